@@ -1,0 +1,30 @@
+# `make lab`: the main job. `make test`: everything CI runs.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PORT ?= 8888
+
+.PHONY: lab test export check-export vendor bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+lab: $(STAMP)
+	$(BIN)/fhnb lab --port $(PORT) --ServerApp.default_url=/lab/tree/nbs
+
+export: $(STAMP)
+	$(BIN)/nbdev-export
+
+check-export: $(STAMP)
+	$(BIN)/python .ci/check_export.py
+
+test: check-export
+	$(BIN)/python -m pytest -q
+	cd nbs && ../$(BIN)/nbdev-test --n_workers 2
+
+clean:
+	rm -rf $(VENV) _docs _proc .pytest_cache

@@ -1,0 +1,4 @@
+"Build FastHTML apps in JupyterLab: a kernel server, live inline previews, nbdev export."
+__version__ = "0.0.1"
+
+from .settings import *

@@ -1,0 +1,5 @@
+"`python -m fhnb`: the `fhnb` command line."
+import sys
+from fhnb.cli import main
+
+sys.exit(main())

@@ -1,0 +1,122 @@
+"""Real parts for the tests: free loopback ports, a real ipykernel, a real JupyterLab driven by Chromium."""
+from __future__ import annotations
+import json, os, shutil, socket, subprocess, sys, time, urllib.request, uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+import nbformat
+from jupyter_client.manager import start_new_kernel
+
+CHROMIUM = '/usr/bin/chromium'
+CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+                 '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic']
+ARTIFACTS = Path(__file__).resolve().parent.parent/'test-artifacts'
+
+def free_port() -> int:
+    "A TCP port on 127.0.0.1 that nothing listens on right now."
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+def wait_http(url:str, timeout:float=60, proc:subprocess.Popen|None=None):
+    "Poll `url` until it answers (any HTTP status), or fail naming it."
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc is not None and proc.poll() is not None: raise RuntimeError(f'{proc.args[:3]} exited with {proc.returncode} before {url} answered')
+        try: urllib.request.urlopen(url, timeout=2); return
+        except urllib.error.HTTPError: return
+        except OSError: time.sleep(0.1)
+    raise TimeoutError(f'{url} did not answer within {timeout}s')
+
+@dataclass
+class CellResult:
+    "What one executed cell sent back."
+    stdout:str = ''
+    stderr:str = ''
+    outputs:list = field(default_factory=list)  # display_data / execute_result `data` dicts
+    error:str|None = None                       # 'Name: value' of an exception
+    traceback:str = ''
+
+    @property
+    def text(self) -> str: return '\n'.join(o.get('text/plain', '') for o in self.outputs)
+
+class Kernel:
+    "A real ipykernel started with jupyter_client; `run` executes a cell and collects its output."
+    def __init__(self, cwd:str|Path|None=None):
+        self.km, self.kc = start_new_kernel(kernel_name='python3', cwd=str(cwd) if cwd else None)
+
+    def run(self, code:str, timeout:float=120) -> CellResult:
+        res = CellResult()
+        msg_id = self.kc.execute(code)
+        end = time.monotonic() + timeout
+        while True:
+            msg = self.kc.get_iopub_msg(timeout=max(0.1, end - time.monotonic()))
+            if msg['parent_header'].get('msg_id') != msg_id: continue
+            t, c = msg['msg_type'], msg['content']
+            if t == 'stream': setattr(res, c['name'], getattr(res, c['name']) + c['text'])
+            elif t in ('display_data', 'execute_result'): res.outputs.append(c['data'])
+            elif t == 'error': res.error, res.traceback = f"{c['ename']}: {c['evalue']}", '\n'.join(c['traceback'])
+            elif t == 'status' and c['execution_state'] == 'idle': return res
+
+    def ok(self, code:str, timeout:float=120) -> CellResult:
+        "Run `code` and fail the test with the kernel's traceback if it raised."
+        r = self.run(code, timeout)
+        assert r.error is None, f'{r.error}\n{r.traceback}'
+        return r
+
+    def shutdown(self):
+        self.kc.stop_channels(); self.km.shutdown_kernel(now=True)
+
+def chromium_missing_reason() -> str|None:
+    if Path(CHROMIUM).exists(): return None
+    return f'Debian Chromium not found at {CHROMIUM}: apt-get install chromium (CI installs it; FHNB_REQUIRE_BROWSER=1 makes this a failure)'
+
+def write_notebook(path:Path, *sources:str):
+    "Write a notebook whose code cells are `sources`."
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    nb.metadata['kernelspec'] = {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}
+    nbformat.write(nb, path)
+
+class JupyterLab:
+    "A real JupyterLab on a free loopback port, rooted in `root`, with `window.jupyterapp` exposed."
+    def __init__(self, root:Path, extra_args:tuple=()):
+        self.root, self.port, self.token = Path(root), free_port(), uuid.uuid4().hex
+        self.base = f'http://127.0.0.1:{self.port}'
+        args = [sys.executable, '-m', 'jupyter', 'lab', '--no-browser', f'--port={self.port}', '--ip=127.0.0.1',
+                f'--ServerApp.root_dir={self.root}', f'--IdentityProvider.token={self.token}',
+                '--LabApp.expose_app_in_browser=True', '--ServerApp.open_browser=False', *extra_args]
+        if os.geteuid() == 0: args.append('--allow-root')
+        self.log = open(self.root/'jupyterlab.log', 'w')
+        self.proc = subprocess.Popen(args, cwd=self.root, stdout=self.log, stderr=subprocess.STDOUT)
+        wait_http(f'{self.base}/api/status?token={self.token}', proc=self.proc)
+
+    def url(self, path:str) -> str: return f'{self.base}/lab/tree/{path}?token={self.token}'
+
+    def stop(self):
+        self.proc.terminate()
+        try: self.proc.wait(10)
+        except subprocess.TimeoutExpired: self.proc.kill(); self.proc.wait()
+        self.log.close()
+
+def open_notebook(page, lab:JupyterLab, name:str, timeout:float=60_000):
+    "Open notebook `name` in `page` and wait until its kernel is idle."
+    page.goto(lab.url(name))
+    page.wait_for_function('() => window.jupyterapp && window.jupyterapp.shell.currentWidget && '
+                           'window.jupyterapp.shell.currentWidget.sessionContext && '
+                           'window.jupyterapp.shell.currentWidget.sessionContext.session && '
+                           'window.jupyterapp.shell.currentWidget.sessionContext.session.kernel && '
+                           "window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'", timeout=timeout)
+
+def run_all_cells(page, timeout:float=120_000):
+    "Run every cell of the current notebook and wait until the kernel is idle and no cell is pending."
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_function('() => { const nb = window.jupyterapp.shell.currentWidget; '
+                           "return nb.sessionContext.session.kernel.status === 'idle' && "
+                           "![...document.querySelectorAll('.jp-InputPrompt')].some(p => p.textContent.includes('*')); }",
+                           timeout=timeout)
+
+def screenshot(page, name:str) -> Path:
+    "Save a screenshot under test-artifacts/ and return its path."
+    ARTIFACTS.mkdir(exist_ok=True)
+    p = ARTIFACTS/f'{name}.png'
+    page.screenshot(path=str(p), full_page=True)
+    return p
