@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8888
 
-.PHONY: lab test export check-export vendor bench clean
+.PHONY: lab test export readme check-export vendor bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -19,12 +19,16 @@ lab: $(STAMP)
 export: $(STAMP)
 	$(BIN)/nbdev-export
 
+readme: $(STAMP)
+	$(BIN)/python .ci/readme.py
+
 check-export: $(STAMP)
 	$(BIN)/python .ci/check_export.py
+	$(BIN)/python .ci/readme.py --check
 
 test: check-export
 	$(BIN)/python -m pytest -q
-	cd nbs && ../$(BIN)/nbdev-test --n_workers 2
+	$(BIN)/nbdev-test --n_workers 2
 
 clean:
 	rm -rf $(VENV) _docs _proc .pytest_cache
