@@ -28,7 +28,7 @@ check-export: $(STAMP)
 
 test: check-export
 	$(BIN)/python -m pytest -q
-	$(BIN)/nbdev-test --n_workers 2
+	$(BIN)/nbdev-test --n-workers 2
 
 clean:
 	rm -rf $(VENV) _docs _proc .pytest_cache
