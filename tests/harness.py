@@ -83,7 +83,8 @@ class JupyterLab:
         self.base = f'http://127.0.0.1:{self.port}'
         args = [sys.executable, '-m', 'jupyter', 'lab', '--no-browser', f'--port={self.port}', '--ip=127.0.0.1',
                 f'--ServerApp.root_dir={self.root}', f'--IdentityProvider.token={self.token}',
-                '--LabApp.expose_app_in_browser=True', '--ServerApp.open_browser=False', *extra_args]
+                '--LabApp.expose_app_in_browser=True', '--ServerApp.open_browser=False',
+                '--LabApp.news_url=None', '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate', *extra_args]
         if os.geteuid() == 0: args.append('--allow-root')
         self.log = open(self.root/'jupyterlab.log', 'w')
         self.proc = subprocess.Popen(args, cwd=self.root, stdout=self.log, stderr=subprocess.STDOUT)
