@@ -1,6 +1,6 @@
 """Real parts for the tests: free loopback ports, a real ipykernel, a real JupyterLab driven by Chromium."""
 from __future__ import annotations
-import json, os, shutil, socket, subprocess, sys, time, urllib.request, uuid
+import json, os, socket, subprocess, sys, tempfile, time, urllib.request, uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,8 +86,14 @@ class JupyterLab:
                 '--LabApp.expose_app_in_browser=True', '--ServerApp.open_browser=False',
                 '--LabApp.news_url=None', '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate', *extra_args]
         if os.geteuid() == 0: args.append('--allow-root')
-        self.log = open(self.root/'jupyterlab.log', 'w')
-        self.proc = subprocess.Popen(args, cwd=self.root, stdout=self.log, stderr=subprocess.STDOUT)
+        # Own settings and workspaces: no news prompt over the page, nothing from the user's JupyterLab.
+        state = Path(tempfile.mkdtemp(prefix='fhnb-lab-'))
+        notes = state/'settings'/'@jupyterlab'/'apputils-extension'/'notification.jupyterlab-settings'
+        notes.parent.mkdir(parents=True)
+        notes.write_text(json.dumps({'fetchNews': 'false', 'checkForUpdates': False}))
+        env = {**os.environ, 'JUPYTERLAB_SETTINGS_DIR': str(state/'settings'), 'JUPYTERLAB_WORKSPACES_DIR': str(state/'workspaces')}
+        self.log = open(state/'jupyterlab.log', 'w')
+        self.proc = subprocess.Popen(args, cwd=self.root, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         wait_http(f'{self.base}/api/status?token={self.token}', proc=self.proc)
 
     def url(self, path:str) -> str: return f'{self.base}/lab/tree/{path}?token={self.token}'
