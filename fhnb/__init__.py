@@ -3,3 +3,4 @@ __version__ = "0.0.1"
 
 from .settings import *
 from .assets import *
+from .tables import *
