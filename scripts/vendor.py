@@ -63,6 +63,14 @@ def licence_of(files):
     "Name of the licence file in a package, or None"
     return next((f for f in sorted(files) if '/' not in f and re.match(r'(?i)licen[cs]e', f)), None)
 
+def spdx(meta, text):
+    "SPDX id of a package's licence: its package.json `license`, else read off the licence file's first line"
+    lic = meta.get('license')
+    if not lic and text:
+        head = text.decode(errors='replace').strip().splitlines()[0].lower()
+        lic = '0BSD' if 'zero' in head and 'bsd' in head else 'MIT' if head.startswith('mit') else None
+    return {'BSD-0-Clause': '0BSD'}.get(lic, lic)
+
 def pkg_dir(name, version): return f"{name.lstrip('@').replace('/', '-')}@{version}"
 def sha256(b): return hashlib.sha256(b).hexdigest()
 
@@ -82,14 +90,15 @@ def update(tmp):
         meta = json.loads(files['package.json'])
         d = pkg_dir(name, version)
         lic = licence_of(files)
-        note = None
+        note, licence = None, spdx(meta, files[lic] if lic else None)
+        if not licence: sys.exit(f'{name}@{version}: cannot tell its licence; name it in scripts/vendor.py or leave it out')
         if lic is None:  # htmx-extensions packages ship no licence file: they are htmx's, under htmx's 0BSD licence
-            if not name.startswith('htmx-ext-') or meta.get('license') not in ('0BSD', 'BSD-0-Clause'):
+            if not name.startswith('htmx-ext-') or licence != '0BSD':
                 sys.exit(f'{name}@{version} ships no licence file; add one by hand or leave it out')
             lic_path, note = 'htmx-ext-LICENSE', "the package ships no licence file; it is htmx's (0BSD), so htmx's licence text is kept"
         else: lic_path = f'{d}/{lic}'
         assets.append(dict(name=name, version=version, file=file, path=f'{d}/{file}', url=url, used_by=used_by,
-                           sha256=sha256(files[file]), licence=meta.get('license'), licence_file=lic_path, **({'licence_note': note} if note else {})))
+                           sha256=sha256(files[file]), licence=licence, licence_file=lic_path, **({'licence_note': note} if note else {})))
     if vendor.exists(): shutil.rmtree(vendor)
     vendor.mkdir(parents=True)
     for a in assets:
@@ -99,7 +108,7 @@ def update(tmp):
         out.write_bytes(files[a['file']])
         if 'licence_note' not in a: (vendor/a['licence_file']).write_bytes(files[licence_of(files)])
     if any('licence_note' in a for a in assets):
-        htmx = next(a for a in assets if a['name'] == 'htmx.org' and a['licence'] in ('0BSD', 'BSD-0-Clause'))
+        htmx = next(a for a in assets if a['name'] == 'htmx.org' and a['licence'] == '0BSD')
         shutil.copy(vendor/htmx['licence_file'], vendor/'htmx-ext-LICENSE')
     if stubs.exists(): shutil.rmtree(stubs)
     stubs.mkdir()

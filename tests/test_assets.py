@@ -1,0 +1,160 @@
+"""Offline assets through real uvicorn on 127.0.0.1: pages load only local copies, and the copies are served right."""
+import asyncio, hashlib, importlib.util, json, shutil, subprocess, sys, threading, time, zipfile
+from pathlib import Path
+import httpx, pytest, uvicorn
+from fasthtml.common import fast_app, Titled, P
+from fasthtml.core import htmx_exts
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from harness import free_port, wait_http
+from fhnb.assets import STATIC_PATH, HtmlRewrite, asset_urls, localize, manifest, offline
+
+root = Path(__file__).resolve().parent.parent
+immutable = 'public, max-age=31536000, immutable'
+by_local = {f'{STATIC_PATH}/vendor/{a["path"]}': a for a in manifest()['assets']}
+stubs = {f'{STATIC_PATH}/{u["stub"]}': u for u in manifest()['unvendored']}
+
+class Swap:
+    "The ASGI app a test is serving, swappable between tests: one uvicorn for the whole module."
+    app = None
+    async def __call__(self, scope, receive, send):
+        if scope['type'] == 'lifespan': return await _lifespan(receive, send)
+        await self.app(scope, receive, send)
+
+async def _lifespan(receive, send):
+    while True:
+        msg = await receive()
+        await send({'type': msg['type'] + '.complete'})
+        if msg['type'] == 'lifespan.shutdown': return
+
+@pytest.fixture(scope='module')
+def server():
+    "Real uvicorn on a free loopback port serving `Swap`; yields (swap, httpx client); stopped after the module."
+    swap, port = Swap(), free_port()
+    srv = uvicorn.Server(uvicorn.Config(swap, host='127.0.0.1', port=port, log_level='warning'))
+    t = threading.Thread(target=srv.run, daemon=True)
+    t.start()
+    wait_http(f'http://127.0.0.1:{port}/', timeout=30)
+    with httpx.Client(base_url=f'http://127.0.0.1:{port}', timeout=10) as client: yield swap, client
+    srv.should_exit = True
+    t.join(10)
+    assert not t.is_alive()
+
+def page_app(**kw):
+    app, rt = fast_app(**kw)
+    @rt('/')
+    def get(): return Titled('Offline', P('hello'))
+    return app
+
+def check_served(client, url):
+    "`url` answers 200 with the right type, cache policy and (for a vendored file) the manifest's bytes."
+    r = client.get(url)
+    assert r.status_code == 200, url
+    want = 'text/javascript' if url.endswith('.js') else 'text/css'
+    assert r.headers['content-type'].split(';')[0] == want, (url, r.headers['content-type'])
+    if url in by_local:
+        assert r.headers['cache-control'] == immutable, url
+        assert hashlib.sha256(r.content).hexdigest() == by_local[url]['sha256'], url
+    else:
+        assert url in stubs, f'{url} is local but neither vendored nor a stub'
+        assert r.headers['cache-control'] == 'no-cache'
+        assert b'console.warn' in r.content
+
+cases = [dict(), dict(htmx4=True), dict(pico=False), *[dict(exts=name) for name in htmx_exts]]
+
+@pytest.mark.parametrize('kw', cases, ids=lambda kw: ','.join(f'{k}={v}' for k, v in kw.items()) or 'defaults')
+def test_page_loads_nothing_off_machine(server, kw):
+    swap, client = server
+    swap.app = offline(page_app(**kw))
+    r = client.get('/')
+    assert r.status_code == 200 and int(r.headers['content-length']) == len(r.content)
+    urls = asset_urls(r.text)
+    assert urls and [u for u in urls if not u.startswith(STATIC_PATH + '/')] == []
+    for a in manifest()['assets'] + manifest()['unvendored']: assert a['url'] not in r.text
+    if 'exts' in kw:
+        ext = next(local for local, a in by_local.items() if a['url'] == htmx_exts[kw['exts']])
+        assert ext in urls
+    for u in urls: check_served(client, u)
+
+def test_static_revalidates(server):
+    swap, client = server
+    swap.app = offline(page_app())
+    url = f'{STATIC_PATH}/vendor/htmx.org@2.0.7/dist/htmx.js'
+    etag = client.get(url).headers['etag']
+    r = client.get(url, headers={'if-none-match': etag})
+    assert r.status_code == 304 and r.headers['cache-control'] == immutable
+    assert client.get(f'{STATIC_PATH}/vendor/nothing.js').status_code == 404
+    assert client.get(f'{STATIC_PATH}/vendor/manifest.json').json()['assets'] == manifest()['assets']
+
+def test_proxy_prefix(server):
+    "Behind jupyter-server-proxy the local URLs carry the proxy's prefix."
+    swap, client = server
+    swap.app = offline(page_app())
+    pre = '/user/me/proxy/8123'
+    urls = asset_urls(client.get('/', headers={'x-forwarded-prefix': pre}).text)
+    assert urls and all(u.startswith(pre + STATIC_PATH + '/') for u in urls)
+    urls = asset_urls(client.get('/', headers={'x-forwarded-prefix': '/x"><script>'}).text)
+    assert all(u.startswith(STATIC_PATH + '/') for u in urls)
+
+def test_rewrite_keeps_status_and_headers(server):
+    swap, client = server
+    async def app(scope, receive, send):
+        r = Response('<p>old</p><p>old</p>', status_code=201, media_type='text/html',
+                     headers={'x-keep': 'yes', 'set-cookie': 'a=1'})
+        await r(scope, receive, send)
+    swap.app = HtmlRewrite(app, lambda html: html.replace('old', 'brand new'))
+    r = client.get('/')
+    assert (r.status_code, r.text, r.headers['x-keep'], r.headers['set-cookie']) == (201, '<p>brand new</p><p>brand new</p>', 'yes', 'a=1')
+    assert int(r.headers['content-length']) == len(r.content)
+    h = client.head('/')
+    assert h.status_code == 201 and h.content == b''
+
+def test_streaming_and_other_types_pass_through(server):
+    "A streamed HTML response reaches the client chunk by chunk, unchanged; JSON is untouched."
+    swap, client = server
+    release = threading.Event()
+    async def gen():
+        yield '<p>old first</p>'
+        while not release.is_set(): await asyncio.sleep(0.01)
+        yield '<p>old second</p>'
+    async def app(scope, receive, send):
+        r = (JSONResponse({'v': 'old'}) if scope['path'] == '/json' else StreamingResponse(gen(), media_type='text/html'))
+        await r(scope, receive, send)
+    swap.app = HtmlRewrite(app, lambda html: html.replace('old', 'new'))
+    assert client.get('/json').json() == {'v': 'old'}
+    with client.stream('GET', '/stream') as r:
+        chunks = r.iter_raw()
+        assert next(chunks) == b'<p>old first</p>'   # arrived before the generator finished: not buffered
+        release.set()
+        assert b''.join(chunks) == b'<p>old second</p>'
+
+def test_manifest_covers_installed_fasthtml():
+    "Every CDN URL the installed python-fasthtml can load is vendored or named as unvendored (else: make vendor ARGS=--update)."
+    spec = importlib.util.spec_from_file_location('vendor_script', root/'scripts'/'vendor.py')
+    vendor = importlib.util.module_from_spec(spec); spec.loader.exec_module(vendor)
+    urls, version = vendor.cdn_urls()
+    known = {a['url'] for a in manifest()['assets']} | {u['url'] for u in manifest()['unvendored']}
+    assert sorted(set(urls) - known) == []
+    for a in manifest()['assets']: assert a['licence'] and (root/'fhnb'/'static'/'vendor'/a['licence_file']).is_file()
+
+def test_warns_once_naming_unvendored():
+    code = ('import warnings; warnings.simplefilter("always"); from fasthtml.common import fast_app; from fhnb.assets import offline\n'
+            'with warnings.catch_warnings(record=True) as w:\n'
+            '    warnings.simplefilter("always"); offline(fast_app()[0]); offline(fast_app()[0])\n'
+            'print(len(w)); print(w[0].message)')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60, cwd=root).stdout.splitlines()
+    assert out[0] == '1'
+    for name in ('surreal', 'fasthtml-js', 'me()', 'proc_htmx', 'offline = false'): assert name in out[1]
+
+def test_wheel_holds_static_files(tmp_path):
+    "A wheel built from the project carries every vendored file, licence, stub and the manifest."
+    src = tmp_path/'src'
+    src.mkdir()
+    for f in ('pyproject.toml', 'README.md'): shutil.copy(root/f, src)
+    shutil.copytree(root/'fhnb', src/'fhnb', ignore=shutil.ignore_patterns('__pycache__'))
+    subprocess.run([sys.executable, '-m', 'pip', 'wheel', '-q', '--no-deps', str(src), '-w', str(tmp_path/'dist')],
+                   check=True, capture_output=True, timeout=300)
+    names = set(zipfile.ZipFile(next((tmp_path/'dist').glob('fhnb-*.whl'))).namelist())
+    m = manifest()
+    want = {'fhnb/static/vendor/manifest.json', *(f'fhnb/static/vendor/{a[k]}' for a in m['assets'] for k in ('path', 'licence_file')),
+            *(f'fhnb/static/{u["stub"]}' for u in m['unvendored'])}
+    assert sorted(want - names) == []
