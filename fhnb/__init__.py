@@ -4,3 +4,4 @@ __version__ = "0.0.1"
 from .settings import *
 from .assets import *
 from .tables import *
+from .export import *
