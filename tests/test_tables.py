@@ -123,7 +123,7 @@ def test_display_in_a_real_kernel(kernel):
         for i in range(25): todos.insert(title=f'todo {i}', done=i%2)
         from fhnb import *'''))   # the table existed before fhnb was imported, as in the user's day
     tbl = kernel.ok('todos').outputs[0]
-    assert '<b>todos</b>' in tbl['text/html'] and '20 of 25 rows' in tbl['text/html'] and 'id 🔑' in tbl['text/html']
+    assert '<b>todos</b>' in tbl['text/html'] and '20 of 25 rows' in tbl['text/html'] and 'INTEGER pk' in tbl['text/html']
     assert tbl['text/html'].count('<tr>') == 21
     row = kernel.ok('todos[3]').outputs[0]
     assert 'todo 2' in row['text/html'] and row['text/plain'].startswith('Todos(')
@@ -237,3 +237,38 @@ def test_served_exported_app_gets_the_fix(tmp_path):
         assert r.status_code == 200 and 'Welcome ann!' in r.text
     finally:
         p.terminate(); p.wait(10)
+
+# --- readable in JupyterLab's light and dark themes ------------------------------------------
+
+def _luminance(rgb:str) -> float:
+    "Relative luminance of a CSS `rgb(...)`/`rgba(...)` colour."
+    r,g,b = [int(float(v))/255 for v in rgb[rgb.index('(')+1:rgb.index(')')].split(',')[:3]]
+    f = lambda c: c/12.92 if c <= 0.03928 else ((c+0.055)/1.055)**2.4
+    return 0.2126*f(r) + 0.7152*f(g) + 0.0722*f(b)
+
+def _contrast(a:str, b:str) -> float:
+    hi, lo = sorted([_luminance(a), _luminance(b)], reverse=True)
+    return (hi+0.05)/(lo+0.05)
+
+CELL_COLOURS = '''() => { const td = document.querySelector('.jp-OutputArea-output td');
+  let el = td, bg = 'rgba(0, 0, 0, 0)';
+  while (el && (bg === 'rgba(0, 0, 0, 0)' || bg === 'transparent')) { bg = getComputedStyle(el).backgroundColor; el = el.parentElement; }
+  return [getComputedStyle(td).color, bg]; }'''
+
+@pytest.mark.browser
+def test_table_reads_in_light_and_dark_themes(lab, page):
+    from harness import write_notebook, open_notebook, run_all_cells, screenshot
+    write_notebook(lab.root/'tables.ipynb', 'from fasthtml.common import *\nfrom fhnb import *',
+        "app, rt, tasks, Task = fast_app('data/tasks.db', tasks={'id': int, 'name': str, 'done': bool, 'pk': 'id'})\n"
+        "for i in range(3): tasks.insert(name=f'task {i}', done=False)", 'tasks')
+    open_notebook(page, lab, 'tables.ipynb')
+    run_all_cells(page)
+    page.wait_for_selector('.jp-OutputArea-output table', timeout=30_000)
+    assert 'task 2' in page.inner_text('.jp-OutputArea-output table')
+    for theme in ('JupyterLab Light', 'JupyterLab Dark'):
+        page.evaluate(f"() => window.jupyterapp.commands.execute('apputils:change-theme', {{theme: '{theme}'}})")
+        page.wait_for_function(f"() => document.body.dataset.jpThemeName === '{theme}'", timeout=30_000)
+        page.wait_for_timeout(500)
+        fg, bg = page.evaluate(CELL_COLOURS)
+        assert _contrast(fg, bg) > 7, (theme, fg, bg)
+        screenshot(page, f"tables-{theme.split()[-1].lower()}")
