@@ -16,7 +16,7 @@ stubs = root/'fhnb'/'static'/'unvendored'
 # CDN URLs that point at GitHub rather than npm: the npm package that holds the same file, or None when there is none.
 # css-scope-inline's author publishes it to npm (1.0.0); surreal on npm is an unrelated project; fasthtml-js is not on npm.
 gh_sources = {
-    'gnat/css-scope-inline@main/script.js': ('css-scope-inline', '1.0.0', 'script.js'),
+    'gnat/css-scope-inline@main/script.js': ('css-scope-inline', '1.0.0', 'script.js'),  # the CDN follows main; npm has the release
     'answerdotai/surreal@main/surreal.js': None,
     'answerdotai/fasthtml-js@1.0.12/fasthtml.js': None,
 }
@@ -97,8 +97,9 @@ def update(tmp):
                 sys.exit(f'{name}@{version} ships no licence file; add one by hand or leave it out')
             lic_path, note = 'htmx-ext-LICENSE', "the package ships no licence file; it is htmx's (0BSD), so htmx's licence text is kept"
         else: lic_path = f'{d}/{lic}'
+        pin = {'pin_note': f'the CDN URL is unpinned; {name}@{version} is what npm had when vendored'} if '/gh/' in url or '@latest/' in url else {}
         assets.append(dict(name=name, version=version, file=file, path=f'{d}/{file}', url=url, used_by=used_by,
-                           sha256=sha256(files[file]), licence=licence, licence_file=lic_path, **({'licence_note': note} if note else {})))
+                           sha256=sha256(files[file]), licence=licence, licence_file=lic_path, **({'licence_note': note} if note else {}), **pin))
     if vendor.exists(): shutil.rmtree(vendor)
     vendor.mkdir(parents=True)
     for a in assets:
