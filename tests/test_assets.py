@@ -158,3 +158,19 @@ def test_wheel_holds_static_files(tmp_path):
     want = {'fhnb/static/vendor/manifest.json', *(f'fhnb/static/vendor/{a[k]}' for a in m['assets'] for k in ('path', 'licence_file')),
             *(f'fhnb/static/{u["stub"]}' for u in m['unvendored'])}
     assert sorted(want - names) == []
+
+def test_kernel_server_pages_are_offline(kernel):
+    "The kernel's own server (`serve_nb`) serves every `exts=` page and the defaults with local assets only."
+    if importlib.util.find_spec('fhnb.server') is None: pytest.skip('fhnb.server is not written yet')
+    kernel.ok('from fasthtml.common import *\nfrom fhnb import serve_nb\n'
+              "def mk(**kw):\n    app, rt = fast_app(**kw)\n    rt('/')(lambda: Titled('Offline', P('hi')))\n    return app\n"
+              'srv = serve_nb(mk(), port=0)')
+    url = kernel.ok('print(srv.url)').stdout.strip()
+    with httpx.Client(base_url=url, timeout=10) as client:
+        for kw in cases:
+            kernel.ok(f'serve_nb(mk(**{kw!r}))')
+            page = client.get('/').text
+            urls = asset_urls(page)
+            assert urls and [u for u in urls if not u.startswith(STATIC_PATH + '/')] == [], kw
+            for u in urls: check_served(client, u)
+    kernel.ok('srv.stop()')
