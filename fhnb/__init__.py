@@ -5,3 +5,4 @@ from .settings import *
 from .assets import *
 from .tables import *
 from .export import *
+from .testing import *
