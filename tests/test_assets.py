@@ -8,6 +8,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from harness import free_port, wait_http
 from fhnb.assets import STATIC_PATH, HtmlRewrite, asset_urls, localize, manifest, offline
 
+pytestmark = pytest.mark.filterwarnings('ignore:fhnb offline')   # offline()'s one warning is tested on its own below
 root = Path(__file__).resolve().parent.parent
 immutable = 'public, max-age=31536000, immutable'
 by_local = {f'{STATIC_PATH}/vendor/{a["path"]}': a for a in manifest()['assets']}
