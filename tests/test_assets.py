@@ -2,7 +2,7 @@
 import asyncio, hashlib, importlib.util, json, shutil, subprocess, sys, threading, time, zipfile
 from pathlib import Path
 import httpx, pytest, uvicorn
-from fasthtml.common import fast_app, Titled, P
+from fasthtml.common import fast_app, Button, Titled, P
 from fasthtml.core import htmx_exts
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from harness import free_port, wait_http
@@ -175,3 +175,22 @@ def test_kernel_server_pages_are_offline(kernel):
             assert urls and [u for u in urls if not u.startswith(STATIC_PATH + '/')] == [], kw
             for u in urls: check_served(client, u)
     kernel.ok('srv.stop()')
+
+@pytest.mark.browser
+def test_browser_runs_htmx_offline(server, page):
+    "In Chromium an offline page's htmx works and every request stays on 127.0.0.1."
+    swap, client = server
+    app, rt = fast_app(exts='remove-me')
+    @rt('/')
+    def get(): return Titled('Offline', Button('Ping', hx_get='/ping', hx_swap='outerHTML', id='b'))
+    @rt('/ping')
+    def get(): return P('pong', id='b')
+    swap.app = offline(app)
+    hosts = []
+    page.on('request', lambda r: hosts.append(httpx.URL(r.url).host))
+    page.goto(str(client.base_url) + '/')
+    page.click('#b')
+    page.wait_for_selector('p#b:has-text("pong")', timeout=10_000)
+    assert page.evaluate('htmx.version') == '2.0.7'
+    assert page.evaluate("getComputedStyle(document.body).fontFamily").startswith('system-ui')   # Pico's
+    assert hosts and set(hosts) == {'127.0.0.1'}
