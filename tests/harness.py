@@ -127,3 +127,19 @@ def screenshot(page, name:str) -> Path:
     p = ARTIFACTS/f'{name}.png'
     page.screenshot(path=str(p), full_page=True)
     return p
+
+def run_cell(page, source:str, index:int|None=None, timeout:float=60_000) -> int:
+    "Set cell `index` of the current notebook to `source` (default: a new cell at the end), run it, wait until it finished; its index."
+    index, before = page.evaluate('''async ([src, index]) => {
+        const app = window.jupyterapp, nb = app.shell.currentWidget.content;
+        if (index === null) { nb.activeCellIndex = nb.widgets.length - 1; await app.commands.execute('notebook:insert-cell-below'); index = nb.activeCellIndex; }
+        const cell = nb.widgets[index];
+        cell.model.sharedModel.setSource(src);
+        const before = cell.model.executionCount;
+        nb.activeCellIndex = index; nb.deselectAll();
+        await app.commands.execute('notebook:run-cell');
+        return [index, before]; }''', [source, index])
+    page.wait_for_function('''([index, before]) => { const panel = window.jupyterapp.shell.currentWidget, m = panel.content.widgets[index].model;
+        return m.executionCount !== null && m.executionCount !== before && panel.sessionContext.session.kernel.status === 'idle'; }''',
+                           arg=[index, before], timeout=timeout)
+    return index

@@ -1,0 +1,60 @@
+// fhnb frame script: served into every page of the kernel's server (NbServer.head_snippets).
+// Inside a preview iframe it tells the widget the page's height and location, restores the
+// scroll position the widget asks for, and, when the page comes through jupyter-server-proxy
+// ({base}proxy/{port}/...), keeps root-relative URLs (hx-post="/add", href="/x") under that prefix.
+(() => {
+  if (window.parent === window || window.__fhnbFrame) return;  // a page opened in its own tab: nothing to do
+  window.__fhnbFrame = true;
+  const m = location.pathname.match(/^(.*?\/proxy\/\d+)(?=\/|$)/);
+  const prefix = m ? m[1] : '';
+  const post = (msg) => window.parent.postMessage(msg, '*');  // height and path only: nothing secret
+
+  /** Prefix a root-relative URL with the proxy path, once. @param {string} u */
+  const fix = (u) => (prefix && typeof u === 'string' && u.startsWith('/') && !u.startsWith('//')
+                      && u !== prefix && !u.startsWith(prefix + '/')) ? prefix + u : u;
+  const ATTRS = [['[href]', 'href'], ['[src]', 'src'], ['form[action]', 'action']];
+  const fixAttrs = (root) => {
+    if (!prefix || !root.querySelectorAll) return;
+    for (const [sel, a] of ATTRS) for (const el of root.querySelectorAll(sel)) {
+      const v = el.getAttribute(a), f = fix(v);
+      if (f !== v) el.setAttribute(a, f);
+    }
+  };
+
+  document.addEventListener('htmx:configRequest', (e) => {
+    e.detail.path = fix(e.detail.path);
+    if (window.name) e.detail.headers['HX-Fhnb-Preview'] = window.name.replace(/^fhnb-/, '');  // the widget names its iframe; the server logs HX-* headers
+  });
+
+  let lastH = 0;
+  const height = () => {
+    const b = document.body;
+    if (!b) return 0;
+    const r = b.getBoundingClientRect(), cs = getComputedStyle(b);
+    return Math.ceil(r.bottom + window.scrollY + parseFloat(cs.marginBottom || 0));
+  };
+  const sendHeight = () => { const h = height(); if (h && h !== lastH) { lastH = h; post({ fhnb: 'height', h }); } };
+  const path = () => (prefix ? location.pathname.slice(prefix.length) || '/' : location.pathname) + location.search;
+  const sendLoc = () => post({ fhnb: 'loc', path: path(), y: window.scrollY });
+
+  let ticking = false;
+  window.addEventListener('scroll', () => {
+    if (ticking) return;
+    ticking = true;
+    requestAnimationFrame(() => { ticking = false; sendLoc(); });
+  });
+  window.addEventListener('message', (e) => {
+    if (e.source === window.parent && e.data && e.data.fhnb === 'scroll') window.scrollTo(0, e.data.y || 0);
+  });
+
+  const start = () => {
+    fixAttrs(document);
+    sendLoc(); sendHeight();
+    new ResizeObserver(sendHeight).observe(document.body);
+  };
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start); else start();
+  window.addEventListener('load', sendHeight);
+  document.addEventListener('htmx:afterSwap', () => fixAttrs(document));  // outerHTML swaps replace the target
+  document.addEventListener('htmx:afterSettle', sendHeight);
+  document.addEventListener('htmx:pushedIntoHistory', sendLoc);
+})();

@@ -1,0 +1,207 @@
+"""Inline previews: the display and refresh hooks in a real kernel; the widget in a real JupyterLab in Chromium."""
+import json, re
+from pathlib import Path
+from urllib.parse import urlsplit
+import pytest
+from harness import JupyterLab, free_port, write_notebook, open_notebook, run_all_cells, run_cell, screenshot
+
+APP = ("from fasthtml.common import *\n"
+       "app, rt, todos, Todo = fast_app('data/todos.db', todos=dict(id=int, title=str, done=bool, pk='id'))")
+ROUTES = ("@rt('/')\n"
+          "def get(): return Titled('Todos', Ul(*[Li(t.title) for t in todos()], id='list'),\n"
+          "    Form(Input(name='title'), Button('Add'), hx_post='/add', hx_target='#list', hx_swap='beforeend'))\n\n"
+          "@rt('/add')\n"
+          "def post(title: str): return Li(todos.insert(title=title, done=False).title)")
+SERVE = "from fhnb import *\nserve_nb(app)"
+PREVIEW = "preview('/')"
+CARD = ("@rt('/ping')\n"
+        "def get(): return Button('Pong!', id='pong')\n\n"
+        "Div(H2('A card'), Button('Ping', hx_get='/ping', hx_swap='outerHTML'))")
+TODO_CELLS = [APP, ROUTES, SERVE, PREVIEW, CARD]
+WIDGET = 'application/vnd.jupyter.widget-view+json'
+
+def todo_project(root:Path, port:int|None=None, name='todo.ipynb') -> str:
+    "DESIGN.md's Todo app as a notebook in `root` (optionally with the kernel's server on a fixed `port`)."
+    (root/'data').mkdir(exist_ok=True)
+    if port: (root/'settings.ini').write_text(f'[fhnb]\nport = {port}\n')
+    write_notebook(root/name, *TODO_CELLS)
+    return name
+
+# ---------- the kernel side: no browser ----------
+
+def test_ft_value_displays_as_live_preview(kernel):
+    kernel.ok(f'{APP}\n{ROUTES}\n{SERVE}')
+    r = kernel.ok(CARD)
+    data = r.outputs[-1]
+    assert WIDGET in data, data.keys()
+    assert '<button hx-get="/ping" hx-swap="outerHTML">Ping</button>' in data['text/html']
+    assert data['text/plain'].startswith("Preview('/_fhnb/c/")
+
+def test_page_preview_carries_a_static_snapshot(kernel):
+    kernel.ok(f'{APP}\n{ROUTES}\n{SERVE}\ntodos.insert(title="Milk", done=False)')
+    data = kernel.ok(PREVIEW).outputs[-1]
+    assert WIDGET in data and '<li>Milk</li>' in data['text/html'] and '<script' not in data['text/html']
+
+def test_cells_that_change_routes_or_data_bump_previews(kernel):
+    kernel.ok(f'{APP}\n{ROUTES}\n{SERVE}\np = preview("/")')
+    bump = lambda: int(kernel.ok('print(p.bump)').stdout)
+    assert bump() == 0
+    kernel.ok("@rt('/')\ndef get(): return P('changed')")
+    assert bump() == 1
+    kernel.ok("todos.insert(title='from a cell', done=False)")
+    assert bump() == 2
+    # a form posted to the server writes through the server thread's own connection: the page already shows it
+    kernel.ok("import urllib.request, urllib.parse\n"
+              "urllib.request.urlopen(urllib.request.Request(current_server().url + '/add', data=b'title=x', headers={'HX-Request': 'true'})).read()")
+    assert bump() == 2
+    kernel.ok("y = 1")
+    assert bump() == 2
+
+def test_a_cell_that_defines_a_route_and_previews_loads_once(kernel):
+    kernel.ok(f'{APP}\n{ROUTES}\n{SERVE}')
+    kernel.ok("@rt('/new')\ndef get(): return P('new')\nq = preview('/new')")
+    assert kernel.ok('print(q.bump)').stdout.strip() == '0'
+
+def test_rerun_of_fast_app_cell_swaps_the_served_app(kernel):
+    kernel.ok(f'{APP}\n{ROUTES}\n{SERVE}\np = preview("/")')
+    kernel.ok(f'{APP}\n@rt("/")\ndef get(): return P("a new app")')
+    r = kernel.ok('print(current_server().app is app, p.bump)')
+    assert r.stdout.split() == ['True', '1']
+
+def test_reimport_keeps_one_pair_of_hooks(kernel):
+    r = kernel.ok("import importlib, sys, fhnb\nm = sys.modules['fhnb.preview']\nimportlib.reload(m)\nimportlib.reload(m)\n"
+                  "ip = get_ipython()\nprint(sum(getattr(f, '__module__', '') == 'fhnb.preview' for f in ip.events.callbacks['post_run_cell']))")
+    assert r.stdout.strip() == '1'
+
+def test_bad_target_is_one_line(kernel):
+    kernel.ok(f'{APP}\n{ROUTES}\n{SERVE}')
+    assert kernel.run("preview(42)").error == 'TypeError: preview: target is a int; pass a path such as "/" or a component (FT)'
+
+# ---------- JupyterLab in Chromium ----------
+
+def record_requests(page) -> list[str]:
+    "Every URL the page and its frames request, in order."
+    urls = []
+    page.on('request', lambda r: urls.append(r.url))
+    page.on('websocket', lambda ws: urls.append(ws.url))
+    return urls
+
+def off_machine(urls) -> list[str]:
+    return [u for u in urls if urlsplit(u).scheme in ('http', 'https', 'ws', 'wss') and urlsplit(u).hostname != '127.0.0.1']
+
+def frame(page, n:int):
+    "The `n`th preview's page (a Playwright Frame)."
+    page.wait_for_selector(f'.fhnb-preview >> nth={n}', timeout=30_000)
+    return page.locator('.fhnb-preview iframe').nth(n).element_handle().content_frame()
+
+STYLE_PROBE = '''() => {
+    const props = ['font-family', 'font-size', 'color', 'background-color', 'line-height', 'margin-top', 'padding-top', 'border-top-width'];
+    const sels = ['body', '.jp-LabShell', '.jp-Notebook', '.jp-Cell .jp-InputArea-editor', '.jp-Cell-inputWrapper', '.jp-Toolbar',
+                  '.jp-ToolbarButtonComponent',
+                  '.jp-DirListing-item', '.jp-DirListing-itemText', '.lm-MenuBar-itemLabel', '.jp-StatusBar-Widget'];
+    return Object.fromEntries(sels.map(s => { const e = document.querySelector(s); if (!e) return [s, null];
+        const cs = getComputedStyle(e); return [s, Object.fromEntries(props.map(p => [p, cs.getPropertyValue(p)]))]; })); }'''
+
+@pytest.mark.browser
+def test_todo_app_live_in_jupyterlab(lab, page):
+    urls = record_requests(page)
+    open_notebook(page, lab, todo_project(lab.root))
+    before = page.evaluate(STYLE_PROBE)
+    run_all_cells(page)
+
+    # 1. the preview shows the page
+    todo = frame(page, 0)
+    todo.wait_for_selector('h1:has-text("Todos")')
+    assert page.locator('.fhnb-preview').nth(0).get_attribute('data-route') == 'direct'
+
+    # JupyterLab's own UI looks the same with a Pico-styled app on the page
+    assert page.evaluate(STYLE_PROBE) == before
+
+    # 2. type and press Add: an HTMX swap inside the cell's iframe, not a reload
+    todo.evaluate('window.__kept = 1')
+    todo.fill('input[name=title]', 'Buy milk')
+    todo.click('button:has-text("Add")')
+    todo.wait_for_selector('#list li:has-text("Buy milk")')
+    assert todo.evaluate('window.__kept') == 1
+    h0 = page.locator('.fhnb-preview iframe').nth(0).bounding_box()['height']
+
+    # 3. re-running the routes cell with a new `/` shows the new page; the preview cell is not touched
+    prompt = lambda i: page.locator('.jp-Notebook .jp-Cell').nth(i).locator('.jp-InputPrompt').inner_text()
+    p3 = prompt(3)
+    run_cell(page, ROUTES.replace("Titled('Todos'", "Titled('My todos'"), index=1)
+    todo.wait_for_selector('h1:has-text("My todos")', timeout=10_000)
+    assert todo.inner_text('#list').count('Buy milk') == 1
+    assert prompt(3) == p3
+
+    # 4. a row inserted from a cell appears
+    run_cell(page, "todos.insert(title='From a cell', done=False)")
+    todo.wait_for_selector('#list li:has-text("From a cell")', timeout=10_000)
+
+    # 5. the inspector lists the POST with status 200
+    pv = page.locator('.fhnb-preview').nth(0)
+    pv.locator('button[title="Requests of this preview"]').click()
+    post = pv.locator('.fhnb-req summary', has_text='POST /add')
+    post.first.wait_for(timeout=10_000)
+    assert ' 200 ' in post.first.inner_text()
+    post.first.click()   # open it: the form it sent
+    assert 'Buy milk' in pv.locator('.fhnb-req[open]').first.inner_text()
+    page.locator('.jp-Notebook .jp-Cell').nth(3).scroll_into_view_if_needed()
+    screenshot(page, 'preview-todos')
+
+    # 6. the auto-displayed FT's hx_get button works
+    card = frame(page, 1)
+    card.wait_for_selector('button:has-text("Ping")')
+    card.click('button:has-text("Ping")')
+    card.wait_for_selector('#pong:has-text("Pong!")')
+
+    # JupyterLab's windowing: scrolled far out of view and back, the preview is intact
+    run_cell(page, "from IPython.display import HTML\nHTML('<div style=\"height:4000px\">spacer</div>')")
+    page.evaluate("() => { const s = document.querySelector('.jp-WindowedPanel-outer'); s.scrollTop = s.scrollHeight; }")
+    page.wait_for_timeout(500)
+    page.evaluate("() => { document.querySelector('.jp-WindowedPanel-outer').scrollTop = 0; }")
+    page.wait_for_timeout(500)
+    todo = frame(page, 0)
+    todo.wait_for_selector('#list li:has-text("From a cell")')
+    assert abs(page.locator('.fhnb-preview iframe').nth(0).bounding_box()['height'] - h0) < 60
+    screenshot(page, 'preview-todos-after-scroll')
+
+    # 8. nothing left the machine
+    assert urls and not off_machine(urls), off_machine(urls)
+
+@pytest.mark.browser
+def test_through_jupyter_server_proxy(lab, page):
+    port = free_port()
+    urls = record_requests(page)
+    page.context.route(f'http://127.0.0.1:{port}/**', lambda r: r.abort())   # the browser cannot reach the kernel's port
+    open_notebook(page, lab, todo_project(lab.root, port))
+    run_all_cells(page)
+    todo = frame(page, 0)
+    todo.wait_for_selector('h1:has-text("Todos")')
+    pv = page.locator('.fhnb-preview').nth(0)
+    assert pv.get_attribute('data-route') == 'proxy'
+    assert todo.url.startswith(f'{lab.base}/proxy/{port}/')
+    todo.fill('input[name=title]', 'Via the proxy')
+    todo.click('button:has-text("Add")')
+    todo.wait_for_selector('#list li:has-text("Via the proxy")')
+    card = frame(page, 1)
+    card.click('button:has-text("Ping")')
+    card.wait_for_selector('#pong')
+    screenshot(page, 'preview-proxy')
+    direct = [u for u in urls if u.startswith(f'http://127.0.0.1:{port}/')]
+    assert all(u.endswith('/_fhnb/health') for u in direct), direct   # only the probe tried the port
+    assert not off_machine(urls), off_machine(urls)
+
+@pytest.mark.browser
+def test_no_route_says_so_in_one_line(tmp_path, page):
+    lab = JupyterLab(tmp_path, extra_args=('--ServerApp.jpserver_extensions=jupyter_server_proxy=False',))
+    try:
+        port = free_port()
+        page.context.route(f'http://127.0.0.1:{port}/**', lambda r: r.abort())
+        open_notebook(page, lab, todo_project(lab.root, port))
+        run_all_cells(page)
+        note = page.locator('.fhnb-preview .fhnb-note').first
+        note.wait_for(timeout=15_000)
+        text = note.inner_text()
+        assert '\n' not in text.strip() and 'jupyter-server-proxy' in text and 'proxy = direct' in text
+        assert page.locator('.fhnb-preview').first.get_attribute('data-route') == 'none'
+    finally: lab.stop()
