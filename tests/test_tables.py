@@ -109,10 +109,17 @@ def test_db_folder_that_cannot_be_created(tmp_path, monkeypatch):
         fast_app('notes.txt/sub/app.db', users={'username': str})
     assert Path('notes.txt').read_text() == 'a file'
 
+def test_db_folder_error_from_fastlite_directly(tmp_path):
+    (tmp_path/'f').write_text('a file')
+    for make in (fastlite.Database, fastlite.database):
+        with pytest.raises(TableError, match=r"cannot create its folder '.*/f/sub' \(Not a directory\)$"): make(tmp_path/'f'/'sub'/'x.db')
+
 def test_nested_db_folders_are_created(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     _, _, users, User = fast_app('data/deep/er/app.db', users={'username': str})
     assert users.insert(username='ann') == User(username='ann')
+    db = fastlite.Database('more/data/tasks.db')   # the seed's fastlite-direct line, in a fresh folder
+    assert db.t.task not in db.t and Path('more/data/tasks.db').exists()
 
 # --- display in a real kernel ---------------------------------------------------------------
 
