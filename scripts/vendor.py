@@ -126,9 +126,12 @@ def check(tmp):
     manifest = json.loads(manifest_path.read_text())
     bad = []
     for a in manifest['assets']:
-        got = sha256(tarball(a['name'], a['version'], tmp)[a['file']])
+        files = tarball(a['name'], a['version'], tmp)
+        got = sha256(files[a['file']])
         have = sha256((vendor/a['path']).read_bytes()) if (vendor/a['path']).exists() else 'missing'
         if not got == have == a['sha256']: bad.append(f"{a['path']}: manifest {a['sha256'][:12]}, npm {got[:12]}, file {have[:12]}")
+        lic = licence_of(files)
+        if lic and (vendor/a['licence_file']).read_bytes() != files[lic]: bad.append(f"{a['licence_file']}: differs from {a['name']}@{a['version']}'s {lic}")
     if bad: sys.exit('hash mismatch:\n' + '\n'.join(bad))
     urls, _ = cdn_urls()
     known = {a['url'] for a in manifest['assets']} | {u['url'] for u in manifest['unvendored']}
