@@ -1,0 +1,233 @@
+"""`fhnb new` -> `nbdev-test` -> `fhnb export` -> `fhnb serve`, through real subprocesses and real HTTP on loopback,
+compared with the kernel's own server; every bad input's message."""
+from __future__ import annotations
+import json, re, shutil, signal, subprocess, sys, time, urllib.parse, urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+import pytest
+from fastcore.nbio import read_nb, write_nb
+from harness import free_port, wait_http
+
+BIN = Path(sys.executable).parent
+
+def fhnb(*args, cwd, timeout=120) -> subprocess.CompletedProcess:
+    "Run `python -m fhnb ARGS` in `cwd`."
+    return subprocess.run([sys.executable, '-m', 'fhnb', *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+def error_of(r:subprocess.CompletedProcess, status:int) -> str:
+    "The one-line error of a failed `fhnb` run, checking its status and that it has no traceback."
+    assert r.returncode == status, f'exit {r.returncode}, expected {status}\n{r.stdout}\n{r.stderr}'
+    assert 'Traceback' not in r.stderr, r.stderr
+    return r.stderr.strip()
+
+@pytest.fixture(scope='module')
+def project(tmp_path_factory):
+    "A project made by `fhnb new`, whose notebooks pass `nbdev-test` and which `fhnb export` exported."
+    d = tmp_path_factory.mktemp('new')/'shop'
+    r = fhnb('new', 'shop', '--path', d, cwd=d.parent)
+    assert r.returncode == 0, r.stderr
+    assert f'created {d}' in r.stdout
+    t = subprocess.run([str(BIN/'nbdev-test')], cwd=d, capture_output=True, text=True, timeout=300)
+    assert t.returncode == 0, t.stdout + t.stderr
+    e = fhnb('export', cwd=d)
+    assert e.returncode == 0, e.stderr
+    assert 'GET      /' in e.stdout and 'POST     /add' in e.stdout, e.stdout
+    return d
+
+def copy_project(project:Path, tmp_path:Path) -> Path:
+    "A scratch copy of `project` to break."
+    d = tmp_path/'shop'
+    shutil.copytree(project, d, ignore=shutil.ignore_patterns('data', '.sesskey', '__pycache__'))
+    return d
+
+@contextmanager
+def serving(*args, cwd:Path):
+    "`fhnb serve ARGS` running in `cwd`; yields (base URL, process, log folder). Stopped with Ctrl-C (SIGINT) after."
+    out, err = open(cwd/'serve.out', 'w+'), open(cwd/'serve.err', 'w+')
+    p = subprocess.Popen([sys.executable, '-m', 'fhnb', 'serve', *map(str, args)], cwd=cwd, stdout=out, stderr=err, text=True)
+    try:
+        end = time.monotonic() + 60
+        while not (m := re.search(r'at (http://\S+?)/ ', (cwd/'serve.out').read_text())):
+            assert p.poll() is None and time.monotonic() < end, f'fhnb serve did not start: {(cwd/"serve.err").read_text()}'
+            time.sleep(0.05)
+        url = m.group(1)
+        wait_http(url + '/', proc=p)
+        yield url, p
+    finally:
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+            try: p.wait(20)
+            except subprocess.TimeoutExpired: p.kill(); p.wait()
+        out.close(); err.close()
+
+def stop(p:subprocess.Popen, cwd:Path):
+    "Ctrl-C, as in a terminal: `fhnb serve` must stop by itself, with status 0 and no traceback."
+    p.send_signal(signal.SIGINT)
+    assert p.wait(20) == 0
+    assert 'Traceback' not in (cwd/'serve.err').read_text()
+
+def request(url:str, data:dict|None=None, hx:bool=False) -> str:
+    "GET `url`, or POST the form `data` (as HTMX would when `hx`); the body."
+    body = urllib.parse.urlencode(data).encode() if data is not None else None
+    req = urllib.request.Request(url, data=body, headers={'HX-Request': 'true'} if hx else {})
+    with urllib.request.urlopen(req, timeout=30) as r: return r.read().decode()
+
+def normal(html:str, base:str, drop=()) -> str:
+    "`html` with the server's own address and fhnb's injected snippets taken out, whitespace between tags collapsed."
+    for s in drop: html = html.replace(s, '')
+    return re.sub(r'>\s+<', '><', html.replace(urllib.parse.urlsplit(base).netloc, 'HOST')).strip()
+
+def diff(a:str, b:str) -> str:
+    "Where `fhnb serve`'s page `a` differs from the kernel's `b`, tag by tag."
+    import difflib
+    return '\n'.join(difflib.unified_diff(a.replace('><', '>\n<').splitlines(), b.replace('><', '>\n<').splitlines(), 'fhnb serve', 'kernel', lineterm=''))
+
+def kernel_server(kernel, project:Path) -> tuple[str, list[str]]:
+    "Run the project's app notebook in `kernel`, as a user would; the kernel server's URL and what it adds to pages."
+    cells = [c.source for c in read_nb(project/'nbs'/'00_app.ipynb').cells if c.cell_type == 'code']
+    assert any('serve_nb(app)' in s for s in cells)
+    kernel.ok(f'import os; os.chdir({str(project/"nbs")!r})')
+    for src in cells: kernel.ok(src)
+    # FastHTML itself adds its `iframe_scr` to apps made in a notebook; the exported app, made outside one, has none
+    r = kernel.ok('import json; from fasthtml.core import iframe_scr; srv = serve_nb(app); '
+                  'print(json.dumps([srv.url, [*srv.head_snippets, to_xml(iframe_scr).strip()]]))')
+    url, snippets = json.loads(r.stdout.strip().splitlines()[-1])
+    return url.rstrip('/'), snippets
+
+def exchange(url:str) -> list[str]:
+    "The same requests to any server of the app: the page, an HTMX post of the fragment route, the page again."
+    return [request(url + '/'), request(url + '/add', dict(title='Milk'), hx=True), request(url + '/')]
+
+def test_new_project_served_as_in_the_kernel(project, kernel, tmp_path):
+    k_url, snippets = kernel_server(kernel, project)
+    from_kernel = [normal(h, k_url, snippets) for h in exchange(k_url)]
+    with serving('--port', 0, cwd=project) as (url, p):
+        served = [normal(h, url) for h in exchange(url)]
+        for a, b in zip(served, from_kernel): assert a == b, diff(a, b)
+        assert served[1] == '<li>Milk</li>'
+        assert '<li>Milk</li>' in served[2] and '/_fhnb/static/' in served[0]
+        stop(p, project)
+
+def test_offline_flag(project):
+    with serving('--port', 0, '--no-offline', cwd=project) as (url, p):
+        page = request(url + '/')
+        assert 'cdn.jsdelivr.net' in page and '/_fhnb/static/' not in page
+    with serving('--port', 0, cwd=project) as (url, p):
+        page = request(url + '/')
+        assert 'cdn.jsdelivr.net/npm/htmx' not in page
+        asset = re.search(r'src="(/_fhnb/static/[^"]*htmx[^"]*)"', page).group(1)
+        assert 'htmx' in request(url + asset)
+
+WORKER_APP = '''import os
+from fasthtml.common import *
+app, rt, notes, Note = fast_app('data/notes.db', notes=dict(id=int, text=str, pk='id'))
+@rt('/')
+def get(): return Div(P(os.getpid(), id='pid'), *[P(n.text, cls='note') for n in notes()])
+@rt('/add')
+def post(text:str): notes.insert(text=text); return P(os.getpid(), id='pid')
+'''
+
+def test_workers_share_rows(tmp_path):
+    (tmp_path/'wapp.py').write_text(WORKER_APP)
+    with serving('wapp:app', '--workers', 2, '--port', 0, cwd=tmp_path) as (url, p):
+        writer = re.search(r'id="pid">(\d+)<', request(url + '/add', dict(text='from one worker'), hx=True)).group(1)
+        for _ in range(300):   # each request is a new connection; the kernel hands it to either worker
+            page = request(url + '/')
+            reader = re.search(r'id="pid">(\d+)<', page).group(1)
+            if reader != writer: break
+        assert reader != writer, 'every request went to one worker'
+        assert 'from one worker' in page
+        stop(p, tmp_path)
+
+def test_reload_serves(project):
+    with serving('--port', 0, '--reload', cwd=project) as (url, p):
+        assert '<h1>shop</h1>' in request(url + '/')
+
+# --- bad input: each has its one-line message ---
+
+def test_new_refuses_non_empty_folder(project):
+    assert error_of(fhnb('new', 'shop', '--path', project, cwd=project.parent), 2) == \
+        f'fhnb new: {project} is not empty: choose a new or empty folder (fhnb new shop --path DIR)'
+
+@pytest.mark.parametrize('name,msg', [('2shop', 'starting with a letter'), ('my shop', 'use letters, digits'),
+                                      ('json', 'already a module'), ('class', 'use letters, digits')])
+def test_new_refuses_bad_names(tmp_path, name, msg):
+    err = error_of(fhnb('new', name, cwd=tmp_path), 2)
+    assert err.startswith(f'fhnb new: project name {name!r}: ') and msg in err
+    assert list(tmp_path.iterdir()) == []
+
+def add_to_cell(project:Path, find:str, extra:str):
+    "Append `extra` to the app notebook's cell containing `find`; its cell number (from 1)."
+    nb = read_nb(project/'nbs'/'00_app.ipynb')
+    i, c = next((i, c) for i, c in enumerate(nb.cells) if find in c.source)
+    c.source += '\n' + extra
+    write_nb(nb, project/'nbs'/'00_app.ipynb')
+    return i + 1, c.source.count('\n') + 1
+
+@pytest.mark.parametrize('call', ['serve_nb(app)', "preview('/')", 'Preview()', 'import fhnb', 'fhnb.serve_nb(app)'])
+def test_export_refuses_notebook_only_calls(project, tmp_path, call):
+    d = copy_project(project, tmp_path)
+    before = (d/'shop'/'app.py').read_text()
+    cell, line = add_to_cell(d, "@rt('/add')", call)
+    err = error_of(fhnb('export', cwd=d), 1)
+    what = {'import fhnb': 'import of fhnb', 'fhnb.serve_nb(app)': 'fhnb.serve_nb()'}.get(call, call.split('(')[0] + '()')
+    assert f'fhnb export: nbs/00_app.ipynb cell {cell} line {line}: {what} is notebook-only; move it to a cell without #| export' in err.splitlines()
+    assert (d/'shop'/'app.py').read_text() == before   # nothing written
+
+def test_export_allows_fasthtml_serve(project, tmp_path):
+    d = copy_project(project, tmp_path)
+    add_to_cell(d, "@rt('/add')", 'serve()')
+    r = fhnb('export', cwd=d)
+    assert r.returncode == 0, r.stderr
+    assert 'POST     /add' in r.stdout
+
+def test_export_names_syntax_errors(project, tmp_path):
+    d = copy_project(project, tmp_path)
+    cell, line = add_to_cell(d, "@rt('/add')", 'def broken(:')
+    assert error_of(fhnb('export', cwd=d), 1) == f'fhnb export: nbs/00_app.ipynb cell {cell} line {line}: SyntaxError: invalid syntax (in an exported cell)'
+
+def test_export_refuses_app_loading_jupyter(project, tmp_path):
+    d = copy_project(project, tmp_path)
+    cell, line = add_to_cell(d, '#| export\nfrom fasthtml.common import *', 'import ipywidgets')
+    assert error_of(fhnb('export', cwd=d), 1) == ('fhnb export: shop.app:app loads ipywidgets when imported (first imported at shop/app.py:8); '
+                                                   'exported code must not import fhnb or Jupyter packages')
+
+def test_export_names_app_import_errors(project, tmp_path):
+    d = copy_project(project, tmp_path)
+    (d/'settings.ini').write_text((d/'settings.ini').read_text().replace('app = shop.app:app', 'app = shop.app:nope'))
+    assert error_of(fhnb('export', cwd=d), 1) == "fhnb export: shop.app:nope does not import: module shop.app has no attribute 'nope'"
+
+def test_export_hints_nbdev2_migration(tmp_path):
+    (tmp_path/'settings.ini').write_text('[DEFAULT]\nlib_name = old\nlib_path = old\n')
+    assert error_of(fhnb('export', cwd=tmp_path), 2) == \
+        f'fhnb export: {tmp_path/"settings.ini"} is an nbdev 2 config (lib_name, no [tool.nbdev] in pyproject.toml): run nbdev-migrate-config in {tmp_path}, then fhnb export'
+
+def test_export_outside_a_project(tmp_path):
+    assert 'no pyproject.toml with [tool.nbdev]' in error_of(fhnb('export', cwd=tmp_path), 2)
+
+@pytest.mark.parametrize('args,msg', [
+    (['shop.nope:app'], "no module named 'shop.nope' (app 'shop.nope:app'): run fhnb export, or fix app in settings.ini [fhnb]"),
+    (['nothere:app'], "no module named 'nothere' (app 'nothere:app'): run fhnb export, or fix app in settings.ini [fhnb]"),
+    (['shop.app:nope'], "module 'shop.app' has no attribute 'nope' (app 'shop.app:nope')"),
+    (['shop.app'], "app 'shop.app': expected MODULE:APP, e.g. myapp.app:app"),
+    (['--workers', '0'], '--workers 0: expected 1 or more'),
+    (['--host', '192.0.2.1'], "--host '192.0.2.1': not an address of this machine; use e.g. 127.0.0.1"),  # TEST-NET-1: never local
+])
+def test_serve_bad_input(project, args, msg):
+    assert error_of(fhnb('serve', '--port', 0, *args, cwd=project), 2) == f'fhnb serve: {msg}'
+
+def test_serve_port_taken(project):
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0)); s.listen()
+        port = s.getsockname()[1]
+        assert error_of(fhnb('serve', '--port', port, cwd=project), 2) == \
+            f'fhnb serve: port {port} on 127.0.0.1 is taken: pass --port 0 for any free port, or another port'
+
+def test_serve_without_app(tmp_path):
+    assert error_of(fhnb('serve', cwd=tmp_path), 2) == 'fhnb serve: no app to serve: pass MODULE:APP, or set app = pkg.module:app in settings.ini [fhnb]'
+
+def test_bad_setting_is_one_line(project, tmp_path):
+    d = copy_project(project, tmp_path)
+    (d/'settings.ini').write_text((d/'settings.ini').read_text().replace('offline = true', 'offline = maybe'))
+    assert error_of(fhnb('serve', cwd=d), 2) == f"fhnb serve: {d/'settings.ini'} [fhnb] offline = 'maybe': expected true or false"
