@@ -55,11 +55,12 @@ def _imports_fhnb(n:ast.AST, lib:str) -> bool:
     if isinstance(n, ast.ImportFrom): return n.level == 0 and (n.module or '').split('.')[0] == 'fhnb'
     return isinstance(n, ast.Import) and any(a.name.split('.')[0] == 'fhnb' for a in n.names)
 
-def notebook_calls(tree:ast.AST, # the parsed exported code of one notebook
-                   lib:str=''    # the project's package name
+def notebook_calls(tree:ast.AST,          # parsed exported code
+                   lib:str='',            # the project's package name
+                   bound:set|None=None    # names the notebook binds itself (default: those `tree` binds)
                   ) -> list[tuple[int,str]]:
     "`(line, what)` for each notebook-only call or `fhnb` import in `tree`."
-    bound, res = _bound_names(tree, lib), []
+    bound, res = _bound_names(tree, lib) if bound is None else bound, []
     for n in ast.walk(tree):
         if _imports_fhnb(n, lib): res.append((n.lineno, 'import of fhnb'))
         if not isinstance(n, ast.Call): continue
@@ -86,14 +87,14 @@ def check_notebook(nb:str|Path,      # the notebook
                    name:str|None=None # how to name the notebook in messages
                   ) -> list[str]:
     "One line per problem in the exported cells of `nb`: syntax errors and notebook-only calls."
-    name, res = name or str(nb), []
+    name, res, trees = name or str(nb), [], []
     for i, src in exported_cells(nb):
-        try: tree = ast.parse(_code(src))
-        except SyntaxError as e:
-            res.append(f'{name} cell {i} line {e.lineno}: SyntaxError: {e.msg} (in an exported cell)'); continue
-        res += [f'{name} cell {i} line {ln}: {what} is notebook-only; move it to a cell without #| export'
-                for ln, what in notebook_calls(tree, lib)]
-    return res
+        try: trees.append((i, ast.parse(_code(src))))
+        except SyntaxError as e: res.append(f'{name} cell {i} line {e.lineno}: SyntaxError: {e.msg} (in an exported cell)')
+    bound = set().union(*(_bound_names(t, lib) for _, t in trees))   # a name bound in one cell counts in all
+    res += [f'{name} cell {i} line {ln}: {what} is notebook-only; move it to a cell without #| export'
+            for i, t in trees for ln, what in notebook_calls(t, lib, bound)]
+    return sorted(res, key=lambda l: int(re.search(r' cell (\d+) ', l)[1]))
 
 # %% ../nbs/06_export.ipynb #523e0629
 _probe_src = r'''

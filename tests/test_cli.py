@@ -181,6 +181,13 @@ def test_export_allows_fasthtml_serve(project, tmp_path):
     assert r.returncode == 0, r.stderr
     assert 'POST     /add' in r.stdout
 
+def test_export_allows_the_notebooks_own_names(project, tmp_path):
+    d = copy_project(project, tmp_path)
+    add_to_cell(d, '#| export\nfrom fasthtml.common import *', 'def preview(x): return x')
+    add_to_cell(d, "@rt('/add')", "preview('a name of this notebook, not fhnb')")
+    r = fhnb('export', cwd=d)
+    assert r.returncode == 0, r.stderr
+
 def test_export_names_syntax_errors(project, tmp_path):
     d = copy_project(project, tmp_path)
     cell, line = add_to_cell(d, "@rt('/add')", 'def broken(:')
