@@ -3,6 +3,7 @@ __version__ = "0.0.1"
 
 from .settings import *
 from .assets import *
+from .server import *
 from .tables import *
 from .export import *
 from .testing import *
