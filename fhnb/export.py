@@ -104,12 +104,13 @@ except ImportError: pass
 root, out = sys.argv[1], sys.argv[2]
 sys.path.insert(0, root)
 banned, first = ('ipywidgets', 'ipykernel', 'anywidget', 'jupyter_'), {}
+def ours(fn): return fn.startswith(root) and not fn.startswith(sys.prefix) and 'site-packages' not in fn  # a .venv may live in the project
 class Spy:
     def find_spec(self, name, path=None, target=None):
         top = name.split('.')[0]
         if top.startswith(banned) and top not in first:
             f = sys._getframe(1)
-            while f and not f.f_code.co_filename.startswith(root): f = f.f_back
+            while f and not ours(f.f_code.co_filename): f = f.f_back
             first[top] = f'{os.path.relpath(f.f_code.co_filename, root)}:{f.f_lineno}' if f else ''
 sys.meta_path.insert(0, Spy())
 spec = sys.stdin.readline().strip()
@@ -124,7 +125,7 @@ try:
                          for r in getattr(app, 'routes', [])]
 except BaseException as e:
     tb = traceback.extract_tb(e.__traceback__)
-    where = next((f'{os.path.relpath(t.filename, root)}:{t.lineno}' for t in reversed(tb) if t.filename.startswith(root)), '')
+    where = next((f'{os.path.relpath(t.filename, root)}:{t.lineno}' for t in reversed(tb) if ours(t.filename)), '')
     res['error'] = f'{type(e).__name__}: {e}' + (f' ({where})' if where else '')
 res['loaded'] = {k: first.get(k.split('.')[0], '') for k in sorted(sys.modules) if '.' not in k and k.startswith(banned)}
 json.dump(res, open(out, 'w'))

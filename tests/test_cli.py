@@ -142,6 +142,7 @@ def test_workers_share_rows(tmp_path):
 def test_reload_serves(project):
     with serving('--port', 0, '--reload', cwd=project) as (url, p):
         assert '<h1>shop</h1>' in request(url + '/')
+        stop(p, project)
 
 # --- bad input: each has its one-line message ---
 
