@@ -224,12 +224,17 @@ def test_operations_from_route_handlers_through_the_kernels_server(kernel):
     assert rows.strip() == "[(2, 'milk', 'done', 'ann'), (3, 'read', 'open', 'ann')] ['ann']"
 
 def test_served_exported_app_gets_the_fix(tmp_path):
-    "An exported plain-FastHTML app (no fhnb import) served the way `fhnb serve` runs it: fhnb imported first."
+    "An exported plain-FastHTML app (no fhnb import) under `fhnb serve`: the pk-less insert works, rows show as a table."
     (tmp_path/'visitors.py').write_text(textwrap.dedent('''
         from fasthtml.common import *
         app, rt, users, User = fast_app('data/visitors.db', users={'username': str})
         @rt('/')
         def post(username: str): users.insert(username=username); return P(f'Welcome {username}!')
+
+        def Rows(rows): return Table(Tr(*map(Th, asdict(rows[0]))), *[Tr(*map(Td, asdict(r).values())) for r in rows]) if rows else P('No rows yet')
+
+        @rt('/')
+        def get(): return Titled('Visitors', Rows(users()))
     '''))
     port = free_port()
     if subprocess.run([PY, '-m', 'fhnb', 'serve', '--help'], capture_output=True).returncode == 0:
@@ -242,6 +247,8 @@ def test_served_exported_app_gets_the_fix(tmp_path):
         except RuntimeError as e: raise RuntimeError(f'{e}\n{p.stdout.read().decode()}') from None
         r = httpx.post(f'http://127.0.0.1:{port}/', data=dict(username='ann'), timeout=10)
         assert r.status_code == 200 and 'Welcome ann!' in r.text
+        page = httpx.get(f'http://127.0.0.1:{port}/', timeout=10).text   # the documented plain-FastHTML `Rows` line
+        assert '<th>username</th>' in page and '<td>ann</td>' in page and 'Users(' not in page
     finally:
         p.terminate(); p.wait(10)
 
