@@ -67,7 +67,7 @@ class TableError(ValueError):
 _allowed = "int, str, float, bool, bytes, datetime, date, dict, list, or an SQL type name such as 'TEXT'"
 
 def _is_type(t):
-    try: return get_typ(t) in COLUMN_TYPE_MAPPING
+    try: return t in COLUMN_TYPE_MAPPING
     except TypeError: return False  # unhashable, e.g. a list of names
 
 def check_spec(table:str,    # the table's name, for the message
@@ -80,7 +80,7 @@ def check_spec(table:str,    # the table's name, for the message
         raise TableError(f"table {table!r}: the spec must be a dict of column name to type, like {{'name': str, 'pk': 'name'}}; got {type(columns).__name__} {columns!r}")
     for c,t in columns.items():
         if not _is_type(t):
-            hint = '' if isinstance(t, type) else f"; a table spec must be a dict, like {c}={{'name': str}}"
+            hint = f"; a table spec must be a dict, like {c}={{'name': str}}" if isinstance(t, (list, tuple, set)) else ''
             raise TableError(f"table {table!r} column {c!r}: {getattr(t, '__name__', repr(t))} is not a column type; allowed: {_allowed}{hint}")
     for p in ([pk] if isinstance(pk, str) else list(pk or [])):
         if p not in columns and p != hash_id:
@@ -101,7 +101,7 @@ def _db_create(orig):
     @wraps(orig)
     def create(self, cls=None, name=None, pk='id', **kwargs):
         if isinstance(cls, type):  # the types fastlite will map, as it reads them
-            typs = {f.name: f.type for f in fields(cls)} if is_dataclass(cls) else get_annotations(cls)
+            typs = {k: get_typ(t) for k,t in ({f.name: f.type for f in fields(cls)} if is_dataclass(cls) else get_annotations(cls)).items()}
             check_spec(name or camel2snake(cls.__name__), typs, pk, kwargs.get('hash_id'))
         return orig(self, cls, name=name, pk=pk, **kwargs)
     return create

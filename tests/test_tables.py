@@ -76,7 +76,9 @@ BAD = [
     (dict(notes={'text': str}, tags=('name',)), "table 'tags': the spec must be a dict of column name to type"),
 ]
 
-@pytest.mark.parametrize('spec,msg', BAD, ids=['type', 'pk', 'list-spec', 'tuple-spec'])
+BAD.append((dict(notes={'text': str, 'n': int|None}), "table 'notes' column 'n': int | None is not a column type"))
+
+@pytest.mark.parametrize('spec,msg', BAD, ids=['type', 'pk', 'list-spec', 'tuple-spec', 'optional'])
 def test_bad_spec_is_one_named_line_and_creates_no_table(tmp_path, monkeypatch, spec, msg):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(TableError) as e: fast_app('data/app.db', **spec)
@@ -93,6 +95,9 @@ def test_bad_dataclass_pk(tmp_path):
     with pytest.raises(TableError, match="table 'visit': pk 'id' names no field; fields: name"): db.create(Visit)
     assert 'visit' not in db.t
     assert db.create(Visit, pk='name').pks == ['name']
+    @dataclass
+    class Note: id: int; n: int|None = None   # Optional fields are fine from a dataclass: fastlite maps them
+    assert db.create(Note).columns_dict == {'id': int, 'n': int}
 
 def test_missing_row_names_table_and_pk(tmp_path):
     db = fastlite.database(tmp_path/'a.db')
