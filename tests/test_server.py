@@ -189,6 +189,17 @@ def test_guard_refuses_forged_host_and_foreign_origin(kernel):
     proxied = {'host': 'lab.example:8888', 'origin': 'http://lab.example:8888', 'x-forwarded-prefix': f'/user/me/proxy/{port}'}
     assert httpx.post(url + '/add', data={'title': 'proxied'}, headers=proxied).status_code == 200
 
+def test_guard_on_websockets(kernel):
+    from websockets.sync.client import connect
+    from websockets.exceptions import InvalidStatus, ConnectionClosed
+    url = serving(kernel)
+    kernel.ok('@app.ws("/echo")\nasync def ws(msg:str, send): await send(msg)')
+    ws_url = url.replace('http://', 'ws://') + '/echo'
+    with connect(ws_url, origin=url) as ws:   # same origin
+        ws.send(json.dumps({'msg': 'hi'})); assert 'hi' in ws.recv(timeout=10)
+    with pytest.raises((InvalidStatus, ConnectionClosed)):
+        with connect(ws_url, origin='http://evil.example') as ws: ws.send(json.dumps({'msg': 'hi'})); ws.recv(timeout=10)
+
 def test_guard_through_real_jupyter_server_proxy(kernel, lab):
     url = serving(kernel)
     port = int(url.rsplit(':', 1)[1])
@@ -224,6 +235,26 @@ def test_log_entries_and_ring(kernel):
     with httpx.Client() as c:
         for i in range(510): c.get(url + f'/?i={i}')
     assert json.loads(kernel.ok('print(json.dumps([len(srv.log), srv.log[-1]["query"]]))').stdout) == [500, 'i=509']
+
+def test_listeners_get_each_entry_on_the_server_thread(kernel):
+    url = serving(kernel)
+    kernel.ok('seen = []\nsrv.listeners.append(lambda e: seen.append((e["path"], e["status"], threading.current_thread().name)))')
+    httpx.get(url + '/?q=1'); httpx.get(url + '/nope')
+    seen = json.loads(kernel.ok('print(json.dumps(seen))').stdout)
+    assert [tuple(x[:2]) for x in seen] == [('/', 200), ('/nope', 404)] and all(x[2].startswith('fhnb-server') for x in seen)
+
+# --- Pages: offline assets and head snippets ----------------------------------------------------------
+
+def test_pages_use_local_assets_and_head_snippets(kernel):
+    url = serving(kernel)
+    kernel.ok('srv.head_snippets.append("<script data-test=1>/*x*/</script>")')
+    page = httpx.get(url + '/').text
+    assert 'https://cdn.jsdelivr.net' not in page and 'https://unpkg.com' not in page
+    srcs = re.findall(r'<script[^>]*src="([^"]+)"', page)
+    assert srcs and all(u.startswith('/_fhnb/static/') for u in srcs), srcs
+    assert all(httpx.get(url + u).status_code == 200 for u in srcs)
+    assert page.index('<script data-test=1>') < page.index('</head>')
+    assert httpx.get(url + '/_fhnb/health').json()['ok'] is True
 
 # --- Nothing lost -------------------------------------------------------------------------------------
 
