@@ -1,6 +1,6 @@
 """Real parts for the tests: free loopback ports, a real ipykernel, a real JupyterLab driven by Chromium."""
 from __future__ import annotations
-import json, os, socket, subprocess, sys, tempfile, time, urllib.request, uuid
+import json, os, re, signal, socket, subprocess, sys, tempfile, time, urllib.request, uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,3 +143,23 @@ def run_cell(page, source:str, index:int|None=None, timeout:float=60_000) -> int
         return m.executionCount !== null && m.executionCount !== before && panel.sessionContext.session.kernel.status === 'idle'; }''',
                            arg=[index, before], timeout=timeout)
     return index
+
+@contextmanager
+def serving(*args, cwd:Path):
+    "`fhnb serve ARGS` running in `cwd`; yields (base URL, process). Stopped with Ctrl-C (SIGINT) after."
+    out, err = open(cwd/'serve.out', 'w+'), open(cwd/'serve.err', 'w+')
+    p = subprocess.Popen([sys.executable, '-m', 'fhnb', 'serve', *map(str, args)], cwd=cwd, stdout=out, stderr=err, text=True)
+    try:
+        end = time.monotonic() + 60
+        while not (m := re.search(r'at (http://\S+?)/ ', (cwd/'serve.out').read_text())):
+            assert p.poll() is None and time.monotonic() < end, f'fhnb serve did not start: {(cwd/"serve.err").read_text()}'
+            time.sleep(0.05)
+        url = m.group(1)
+        wait_http(url + '/', proc=p)
+        yield url, p
+    finally:
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+            try: p.wait(20)
+            except subprocess.TimeoutExpired: p.kill(); p.wait()
+        out.close(); err.close()

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from pathlib import Path
 import pytest
 from fastcore.nbio import read_nb, write_nb
-from harness import free_port, wait_http
+from harness import free_port, wait_http, serving
 
 BIN = Path(sys.executable).parent
 
@@ -39,26 +39,6 @@ def copy_project(project:Path, tmp_path:Path) -> Path:
     d = tmp_path/'shop'
     shutil.copytree(project, d, ignore=shutil.ignore_patterns('data', '.sesskey', '__pycache__'))
     return d
-
-@contextmanager
-def serving(*args, cwd:Path):
-    "`fhnb serve ARGS` running in `cwd`; yields (base URL, process, log folder). Stopped with Ctrl-C (SIGINT) after."
-    out, err = open(cwd/'serve.out', 'w+'), open(cwd/'serve.err', 'w+')
-    p = subprocess.Popen([sys.executable, '-m', 'fhnb', 'serve', *map(str, args)], cwd=cwd, stdout=out, stderr=err, text=True)
-    try:
-        end = time.monotonic() + 60
-        while not (m := re.search(r'at (http://\S+?)/ ', (cwd/'serve.out').read_text())):
-            assert p.poll() is None and time.monotonic() < end, f'fhnb serve did not start: {(cwd/"serve.err").read_text()}'
-            time.sleep(0.05)
-        url = m.group(1)
-        wait_http(url + '/', proc=p)
-        yield url, p
-    finally:
-        if p.poll() is None:
-            p.send_signal(signal.SIGINT)
-            try: p.wait(20)
-            except subprocess.TimeoutExpired: p.kill(); p.wait()
-        out.close(); err.close()
 
 def stop(p:subprocess.Popen, cwd:Path):
     "Ctrl-C, as in a terminal: `fhnb serve` must stop by itself, with status 0 and no traceback."

@@ -1,0 +1,67 @@
+"""The example apps exported from nbs/examples, served by `fhnb serve` in a subprocess and driven over HTTP
+through every user action their notebooks show."""
+import httpx, pytest
+from bs4 import BeautifulSoup
+from harness import serving
+
+HX = {'HX-Request': 'true'}
+
+def soup(r: httpx.Response) -> BeautifulSoup:
+    assert r.status_code == 200, f'{r.request.method} {r.request.url} -> {r.status_code}\n{r.text[:500]}'
+    return BeautifulSoup(r.text, 'html.parser')
+
+@pytest.fixture
+def todos_url(tmp_path):
+    with serving('fhnb.examples.todos:app', '--port', '0', cwd=tmp_path) as (url, _): yield url
+
+@pytest.fixture
+def welcome_url(tmp_path):
+    with serving('fhnb.examples.welcome:app', '--port', '0', cwd=tmp_path) as (url, _): yield url
+
+def test_welcome_greets_and_lists_visitors(welcome_url, tmp_path):
+    with httpx.Client(base_url=welcome_url) as c:
+        page = soup(c.get('/'))
+        assert page.h1.text == 'Welcome' and page.select_one('input')['hx-post'] == '/welcome'
+        assert page.select('#visitors li') == []
+        r = soup(c.post('/welcome', data={'username': 'ann'}, headers=HX))
+        assert r.p.text == 'Welcome ann!'
+        assert [li.text for li in r.select('#visitors li')] == ['ann']   # the out-of-band list
+        soup(c.post('/welcome', data={'username': 'bob'}, headers=HX))
+        assert [li.text for li in soup(c.get('/')).select('#visitors li')] == ['ann', 'bob']
+        assert soup(c.post('/welcome', data={'username': ' '}, headers=HX)).p.text == 'Type a name first.'
+    assert (tmp_path/'data'/'visitors.db').exists()
+
+def login(url, name) -> httpx.Client:
+    c = httpx.Client(base_url=url, follow_redirects=True)
+    assert soup(c.get('/')).h1.text == 'Who are you?'   # redirected to the login page
+    assert soup(c.post('/login', data={'user': name})).h1.text == f"{name}'s todos"
+    return c
+
+def titles(page: BeautifulSoup) -> list:
+    return [(li.span or li.find('del')).text for li in page.select('#todo-list li')]
+
+def test_todos_every_action_per_user(todos_url):
+    ann, bob = login(todos_url, 'ann'), login(todos_url, 'bob')
+    try:
+        for title, prio in [('Write report', 2), ('Water plants', 1), ('Fix the roof', 5)]:
+            frag = soup(ann.post('/todos', data={'title': title, 'priority': prio}, headers=HX))
+        assert titles(frag) == ['Fix the roof', 'Write report', 'Water plants']   # ordered by priority
+        roof = frag.select('#todo-list li')[0]['id'].removeprefix('todo-')
+        done = soup(ann.post(f'/todos/{roof}/toggle', headers=HX))
+        assert done.select_one(f'#todo-{roof} del').text == 'Fix the roof'
+        assert done.select_one(f'#todo-{roof} input').has_attr('checked')
+        undone = soup(ann.post(f'/todos/{roof}/toggle', headers=HX))
+        assert undone.select_one(f'#todo-{roof} span').text == 'Fix the roof'
+        plants = [li['id'].removeprefix('todo-') for li in undone.select('#todo-list li') if li.span.text == 'Water plants'][0]
+        assert titles(soup(ann.delete(f'/todos/{plants}', headers=HX))) == ['Fix the roof', 'Write report']
+        # Bob sees only his own rows and cannot touch Ann's.
+        assert titles(soup(bob.get('/'))) == []
+        soup(bob.post('/todos', data={'title': 'Call mum', 'priority': 3}, headers=HX))
+        assert titles(soup(bob.get('/'))) == ['Call mum']
+        assert bob.post(f'/todos/{roof}/toggle', headers=HX).status_code == 404
+        assert bob.delete(f'/todos/{roof}', headers=HX).status_code == 404
+        assert titles(soup(ann.get('/'))) == ['Fix the roof', 'Write report']
+        # Logging out forgets the user.
+        assert soup(ann.get('/logout')).h1.text == 'Who are you?'
+    finally:
+        ann.close(); bob.close()
