@@ -21,7 +21,11 @@ async function answers(url, opts, ms = 1500) {
   } catch (e) { return false; } finally { clearTimeout(timer); }
 }
 
-const routes = new Map();  // "url|port|mode" -> Promise of a working route, shared by every preview on the page
+// "url|port|mode" -> Promise of a working route, shared by every preview on the page (and every copy of this module)
+const routes = (globalThis.__fhnbRoutes ??= new Map());
+
+/** Whether to try the direct URL at all: a remote JupyterLab's browser has its own 127.0.0.1. */
+const lanLocal = (mode) => mode === 'direct' || (mode === 'auto' && LOOPBACK.has(location.hostname));
 
 /** How this browser reaches the kernel's server: {mode: 'direct'|'proxy'|'none', root}. */
 function findRoute(url, port, mode) {
@@ -31,8 +35,7 @@ function findRoute(url, port, mode) {
   const found = (async () => {
     if (mode === 'direct') return { mode: 'direct', root: url };
     if (mode === 'jupyter-server-proxy') return { mode: 'proxy', root: proxied };
-    // A remote JupyterLab's browser has its own 127.0.0.1: only probe the port when Lab itself is local.
-    if (LOOPBACK.has(location.hostname) && await answers(`${url}/_fhnb/health`, { mode: 'no-cors' })) return { mode: 'direct', root: url };
+    if (lanLocal(mode) && await answers(`${url}/_fhnb/health`, { mode: 'no-cors' })) return { mode: 'direct', root: url };
     if (await answers(`${proxied}/_fhnb/health`, { credentials: 'same-origin' })) return { mode: 'proxy', root: proxied };
     return { mode: 'none', root: url };
   })();
@@ -139,14 +142,19 @@ function render({ model, el }) {
   address.value = current;
 
   let alive = true;
-  findRoute(model.get('url'), model.get('port'), model.get('proxy')).then((r) => {
+  const [url, port, mode] = ['url', 'port', 'proxy'].map((k) => model.get(k));
+  // On a local JupyterLab the direct URL nearly always works: start loading it while the first probe runs.
+  if (lanLocal(mode) && !routes.has(`${url}|${port}|${mode}`)) { route = { mode: 'direct', root: url }; load(current); }
+  findRoute(url, port, mode).then((r) => {
     if (!alive) return;
+    const same = route && route.root === r.root;
     route = r;
     el.dataset.route = r.mode;
     if (r.mode === 'none') {
       note.textContent = `fhnb: this browser cannot reach the kernel's server (${model.get('url')}) and jupyter-server-proxy does not answer at ${jupyterBase()}proxy/${model.get('port')}/: install jupyter-server-proxy where JupyterLab runs and restart it, or open the port and set proxy = direct in settings.ini.`;
       stage.style.display = 'none';
-    } else load(current);
+      iframe.removeAttribute('src');
+    } else if (!same) load(current);
   });
 
   return () => {

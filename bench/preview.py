@@ -1,0 +1,133 @@
+"""Preview benchmark: fhnb's `preview` against fasthtml's `HTMX()` iframe, in a real JupyterLab driven by Chromium.
+
+    .venv/bin/python bench/preview.py [--repeats 7]
+
+Both show the same app from the kernel's server (fhnb's `NbServer`), so the comparison is about the
+preview, not the server. Times are taken in the page with `performance.now()`:
+
+- visible: from asking JupyterLab to run the preview cell to the `load` event (+1 animation frame) of the
+  iframe that cell's output shows, page and its scripts loaded.
+- refresh: from the browser seeing a cell that redefines `/` finish (its execution count arrives) to the
+  `load` of the refreshed page. fhnb's preview reloads by itself (0 manual steps). `HTMX()` does not: its
+  refresh is measured as the next manual step done at once by the script, re-running the `HTMX()` cell,
+  so its figure leaves out the human's reaction time. Negative means the page was already reloading
+  when the cell's reply arrived (the refresh starts in the kernel's `post_run_cell`).
+
+Medians over repeats, fhnb and the reference interleaved. The machine is shared: expect noise.
+"""
+import argparse, statistics, sys, tempfile, time
+from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent/'tests'))
+from harness import CHROMIUM, CHROMIUM_ARGS, JupyterLab, write_notebook, open_notebook, run_all_cells
+
+SETUP = ["from fasthtml.common import *\nfrom fasthtml.jupyter import HTMX\n"
+         "app, rt, todos, Todo = fast_app('data/todos.db', todos=dict(id=int, title=str, done=bool, pk='id'))\n"
+         "for i in range(5): todos.insert(title=f'item {i}', done=False)",
+         "@rt('/')\ndef get(): return Titled('Todos', Ul(*[Li(t.title) for t in todos()], id='list'),\n"
+         "    Form(Input(name='title'), Button('Add'), hx_post='/add', hx_target='#list', hx_swap='beforeend'))",
+         "from fhnb import *\nsrv = serve_nb(app)"]
+FHNB = "preview('/')"
+REF = "HTMX('/', host='localhost', port=srv.port)"
+ROUTE = "@rt('/')\ndef get(): return Titled('Todos {n}', Ul(*[Li(t.title) for t in todos()], id='list'))"
+
+# Add a cell at the end with `code`, run it, resolve with ms until its output's iframe has loaded a page.
+VISIBLE = '''async (code) => {
+  const app = window.jupyterapp, nb = app.shell.currentWidget.content;
+  nb.activeCellIndex = nb.widgets.length - 1;
+  await app.commands.execute('notebook:insert-cell-below');
+  const cell = nb.widgets[nb.activeCellIndex];
+  cell.model.sharedModel.setSource(code);
+  return await new Promise((resolve) => {
+    const watch = () => { const f = cell.node.querySelector('.jp-OutputArea iframe');
+      if (f && !f.__bench) { f.__bench = true;
+        f.addEventListener('load', () => { if (f.getAttribute('src')) requestAnimationFrame(() => { obs.disconnect(); resolve([performance.now() - t0, nb.activeCellIndex]); }); }); } };
+    const obs = new MutationObserver(watch);
+    obs.observe(cell.node, { subtree: true, childList: true, attributes: true });
+    const t0 = performance.now();
+    app.commands.execute('notebook:run-cell');
+    setTimeout(() => resolve([-1, cell.node.innerHTML.slice(0, 3000)]), 30000);
+  }); }'''
+
+# Run cell `ri` (set to `code`); resolve with [ms from its execution count arriving to the next load of the iframe in
+# cell `pi`, ms from starting it]. With `rerun`, re-run cell `pi` as soon as `ri` finished (the manual step).
+REFRESH = '''async ([code, ri, pi, rerun]) => {
+  const app = window.jupyterapp, nb = app.shell.currentWidget.content;
+  const rc = nb.widgets[ri], pc = nb.widgets[pi];
+  rc.model.sharedModel.setSource(code);
+  return await new Promise((resolve) => {
+    let done = null, t0;
+    const hooked = new Set();
+    const hook = (f) => { if (hooked.has(f)) return; hooked.add(f);
+      f.addEventListener('load', () => requestAnimationFrame(() => { const t = performance.now(); obs.disconnect();
+        if (done === null) { // loaded before the reply: the refresh was on its way already
+          const wait = () => done === null ? setTimeout(wait, 1) : resolve([t - done, t - t0]); wait(); }
+        else resolve([t - done, t - t0]); }), { once: true }); };
+    const current = pc.node.querySelector('.jp-OutputArea iframe');
+    if (current && !rerun) hook(current);
+    const obs = new MutationObserver(() => { const f = pc.node.querySelector('.jp-OutputArea iframe'); if (f && rerun && f !== current) hook(f); });
+    obs.observe(pc.node, { subtree: true, childList: true });
+    rc.model.stateChanged.connect(function once(m, a) {
+      if (a.name !== 'executionCount' || !a.newValue) return;
+      rc.model.stateChanged.disconnect(once); done = performance.now();
+      if (rerun) { nb.activeCellIndex = pi; nb.deselectAll(); app.commands.execute('notebook:run-cell'); }
+    });
+    nb.activeCellIndex = ri; nb.deselectAll();
+    t0 = performance.now();
+    app.commands.execute('notebook:run-cell');
+    setTimeout(() => resolve([null, null]), 30000);
+  }); }'''
+
+def wait_idle(page):
+    page.wait_for_function("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle' && "
+                           "![...document.querySelectorAll('.jp-InputPrompt')].some(p => p.textContent.includes('*'))", timeout=60_000)
+
+def stats(xs): return statistics.median(xs), min(xs), max(xs)
+
+def main(repeats:int):
+    from playwright.sync_api import sync_playwright
+    root = Path(tempfile.mkdtemp(prefix='fhnb-bench-')); (root/'data').mkdir()
+    write_notebook(root/'bench.ipynb', *SETUP)
+    lab = JupyterLab(root)
+    res = {k: [] for k in ('visible fhnb', 'visible ref', 'refresh fhnb', 'refresh ref', 'refresh fhnb from start')}
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_context(viewport={'width': 1280, 'height': 900}).new_page()
+            open_notebook(page, lab, 'bench.ipynb'); run_all_cells(page)
+            for code in (FHNB, REF): page.evaluate(VISIBLE, code); wait_idle(page)   # warm-up: widget ESM, connections
+            for _ in range(repeats):
+                for name, code in (('visible fhnb', FHNB), ('visible ref', REF)):
+                    ms, _i = page.evaluate(VISIBLE, code); wait_idle(page)
+                    if ms >= 0: res[name].append(ms)
+                    else: print(f'{name}: no page within 30 s', file=sys.stderr)
+                    page.evaluate("() => window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs')")
+            # refresh: one route cell, one preview cell, one HTMX() cell
+            run = lambda code: page.evaluate(VISIBLE, code)[1]
+            ri = page.evaluate("async () => { const app = window.jupyterapp, nb = app.shell.currentWidget.content;"
+                               "nb.activeCellIndex = nb.widgets.length - 1; await app.commands.execute('notebook:insert-cell-below');"
+                               "nb.widgets[nb.activeCellIndex].model.sharedModel.setSource('x = 0'); return nb.activeCellIndex; }")
+            pi = run(FHNB); wait_idle(page)
+            hi = run(REF); wait_idle(page)
+            for n in range(repeats):
+                d, s = page.evaluate(REFRESH, [ROUTE.format(n=f'{n}a'), ri, pi, False]); wait_idle(page)
+                if d is not None: res['refresh fhnb'].append(d); res['refresh fhnb from start'].append(s)
+                else: print('refresh fhnb: no reload within 30 s', file=sys.stderr)
+                d, s = page.evaluate(REFRESH, [ROUTE.format(n=f'{n}b'), ri, hi, True]); wait_idle(page)
+                if d is not None: res['refresh ref'].append(d)
+                else: print('refresh ref: no page within 30 s', file=sys.stderr)
+            browser.close()
+    finally: lab.stop()
+    print(f'\npreview benchmark: {repeats} repeats, ms (median [min–max]); shared 2-core machine, noisy\n')
+    print('| measure | fhnb `preview` | fasthtml `HTMX()` | ratio | manual steps (fhnb / ref) |')
+    print('|---|---|---|---|---|')
+    for m, steps in (('visible', '0 / 0'), ('refresh', '0 / 1')):
+        a, b = stats(res[f'{m} fhnb']), stats(res[f'{m} ref'])
+        print(f'| {m} | {a[0]:.0f} [{a[1]:.0f}–{a[2]:.0f}] | {b[0]:.0f} [{b[1]:.0f}–{b[2]:.0f}] | {a[0]/b[0]:.2f} | {steps} |')
+    s = stats(res['refresh fhnb from start'])
+    print(f'\nfhnb refresh from starting the route cell: {s[0]:.0f} ms median [{s[1]:.0f}–{s[2]:.0f}]')
+    return res
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--repeats', type=int, default=7)
+    main(ap.parse_args().repeats)
