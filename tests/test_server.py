@@ -59,6 +59,11 @@ def test_redefined_route_changes_next_response(kernel):
     assert '<p>two</p>' in httpx.get(url + '/x').text
     kernel.ok(cell.format(name='index', text='three'))   # ... even when the function got another name
     assert '<p>three</p>' in httpx.get(url + '/x').text
+    kernel.ok('@app.get("/y")\ndef y(): return "get y"\n@app.post("/y")\ndef y2(): return "post y"\n@app.get("/y")\ndef y3(): return "get y, edited"')
+    assert httpx.get(url + '/y').text == 'get y, edited' and httpx.post(url + '/y').text == 'post y'   # other methods stay
+    kernel.ok('@app.ws("/x")\nasync def ws(msg:str, send): pass\n@rt("/x")\ndef get(): return P("four")')
+    assert '<p>four</p>' in httpx.get(url + '/x').text
+    assert kernel.ok('print(sum(type(r).__name__ == "WebSocketRoute" for r in app.routes))').stdout.strip() == '1'
 
 # --- Ports --------------------------------------------------------------------------------------------
 
