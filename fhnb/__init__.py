@@ -5,5 +5,6 @@ from .settings import *
 from .assets import *
 from .server import *
 from .tables import *
+from .preview import *
 from .export import *
 from .testing import *

@@ -1,5 +1,6 @@
 """Inline previews: the display and refresh hooks in a real kernel; the widget in a real JupyterLab in Chromium."""
-import json, re
+import json, re, urllib.request
+import nbformat
 from pathlib import Path
 from urllib.parse import urlsplit
 import pytest
@@ -145,8 +146,22 @@ def test_todo_app_live_in_jupyterlab(lab, page):
     assert ' 200 ' in post.first.inner_text()
     post.first.click()   # open it: the form it sent (the server's log keeps urlencoded fields; FastHTML forms post multipart)
     assert 'form' in pv.locator('.fhnb-req[open]').first.inner_text()
-    page.locator('.jp-Notebook .jp-Cell').nth(3).scroll_into_view_if_needed()
-    screenshot(page, 'preview-todos')
+    page.evaluate("() => { window.jupyterapp.shell.collapseLeft(); }")
+    page.locator('.jp-Notebook .jp-Cell').nth(3).evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(300)
+    screenshot(page, 'preview-todos')   # the README's picture
+
+    # the toolbar: phone width, and the address bar (Enter goes there, JupyterLab does not swallow it)
+    pv.locator('button[data-viewport="phone"]').click()
+    page.wait_for_function("() => document.querySelector('.fhnb-preview iframe').getBoundingClientRect().width === 390")
+    pv.locator('button[data-viewport="full"]').click()
+    pv.locator('.fhnb-address').fill('/ping')
+    pv.locator('.fhnb-address').press('Enter')
+    frame(page, 0).wait_for_selector('#pong')
+    pv.locator('.fhnb-address').fill('/')
+    pv.locator('.fhnb-address').press('Enter')
+    todo = frame(page, 0)
+    todo.wait_for_selector('#list')
 
     # 6. the auto-displayed FT's hx_get button works
     card = frame(page, 1)
@@ -155,11 +170,7 @@ def test_todo_app_live_in_jupyterlab(lab, page):
     card.wait_for_selector('#pong:has-text("Pong!")')
 
     # JupyterLab's windowing: scrolled far out of view and back, the preview is intact
-    run_cell(page, "from IPython.display import HTML\nHTML('<div style=\"height:4000px\">spacer</div>')")
-    page.evaluate("() => { const s = document.querySelector('.jp-WindowedPanel-outer'); s.scrollTop = s.scrollHeight; }")
-    page.wait_for_timeout(500)
-    page.evaluate("() => { document.querySelector('.jp-WindowedPanel-outer').scrollTop = 0; }")
-    page.wait_for_timeout(500)
+    scroll_away_and_back(page)
     todo = frame(page, 0)
     todo.wait_for_selector('#list li:has-text("From a cell")')
     assert abs(page.locator('.fhnb-preview iframe').nth(0).bounding_box()['height'] - h0) < 60
@@ -205,3 +216,38 @@ def test_no_route_says_so_in_one_line(tmp_path, page):
         assert '\n' not in text.strip() and 'jupyter-server-proxy' in text and 'proxy = direct' in text
         assert page.locator('.fhnb-preview').first.get_attribute('data-route') == 'none'
     finally: lab.stop()
+
+def scroll_away_and_back(page):
+    "Scroll the notebook far below the previews, then back to the top (JupyterLab's windowing may detach cells meanwhile)."
+    run_cell(page, "from IPython.display import HTML\nHTML('<div style=\"height:4000px\">spacer</div>')")
+    page.evaluate("() => { const s = document.querySelector('.jp-WindowedPanel-outer'); s.scrollTop = s.scrollHeight; }")
+    page.wait_for_timeout(500)
+    away = page.evaluate("() => [...document.querySelectorAll('.fhnb-preview')].filter(e => e.isConnected && e.getClientRects().length).length")
+    page.evaluate("() => { document.querySelector('.jp-WindowedPanel-outer').scrollTop = 0; }")
+    page.wait_for_timeout(500)
+    return away   # previews shown while scrolled away
+
+@pytest.mark.browser
+def test_preview_survives_full_windowing(lab, page):
+    "With `windowingMode: full` JupyterLab hides off-screen cells of a long notebook; the preview comes back working."
+    req = urllib.request.Request(f'{lab.base}/lab/api/settings/@jupyterlab/notebook-extension:tracker', method='PUT',
+                                 data=json.dumps({'raw': json.dumps({'windowingMode': 'full'})}).encode(),
+                                 headers={'Authorization': f'token {lab.token}', 'Content-Type': 'application/json'})
+    urllib.request.urlopen(req).read()
+    name = todo_project(lab.root)
+    nb = nbformat.read(lab.root/name, 4)
+    nb.cells += [nbformat.v4.new_markdown_cell(f'## Notes {i}\n\n' + 'Some text.\n\n' * 5) for i in range(40)]
+    nbformat.write(nb, lab.root/name)
+    open_notebook(page, lab, name)
+    run_all_cells(page)
+    page.evaluate("() => { document.querySelector('.jp-WindowedPanel-outer').scrollTop = 0; }")
+    todo = frame(page, 0)
+    todo.wait_for_selector('h1:has-text("Todos")')
+    todo.evaluate('window.__kept = 1')
+    assert scroll_away_and_back(page) == 0   # the previews really were out of the page meanwhile
+    todo = frame(page, 0)
+    assert todo.evaluate('window.__kept') == 1   # the same page, not a reload
+    todo.fill('input[name=title]', 'After scrolling')
+    todo.click('button:has-text("Add")')
+    todo.wait_for_selector('#list li:has-text("After scrolling")')
+    assert page.locator('.fhnb-preview iframe').nth(0).bounding_box()['height'] > 150

@@ -57,9 +57,12 @@ function requestItem(r) {
     h('b', {}, r.method), ` ${r.path}${r.query ? '?' + r.query : ''} `,
     h('span', { className: 'fhnb-status' }, String(r.status ?? '…')), ` ${Math.round(r.ms ?? 0)} ms`);
   const parts = [];
-  if (r.form && Object.keys(r.form).length) parts.push(h('div', {}, 'form'), h('pre', {}, JSON.stringify(r.form, null, 1)));
+  if (r.form && (typeof r.form === 'string' || Object.keys(r.form).length)) {
+    const form = typeof r.form === 'string' ? r.form : Object.entries(r.form).map(([k, v]) => `${k} = ${v}`).join('\n');
+    parts.push(h('div', {}, 'form'), h('pre', {}, form));
+  }
   if (r.response) parts.push(h('div', {}, 'response'), h('pre', {}, r.response));
-  if (r.error) parts.push(h('div', {}, 'error'), h('pre', { className: 'fhnb-bad' }, r.error));
+  if (r.error || r.traceback) parts.push(h('div', {}, 'error'), h('pre', { className: 'fhnb-bad' }, r.traceback || r.error));
   return h('details', { className: 'fhnb-req' }, sum, ...parts);
 }
 
