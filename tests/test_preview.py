@@ -103,9 +103,15 @@ STYLE_PROBE = '''() => {
     return Object.fromEntries(sels.map(s => { const e = document.querySelector(s); if (!e) return [s, null];
         const cs = getComputedStyle(e); return [s, Object.fromEntries(props.map(p => [p, cs.getPropertyValue(p)]))]; })); }'''
 
+COUNT_LISTENERS = '''if (window === window.top) { window.__fhnbMessageListeners = 0;
+  const add = window.addEventListener, rm = window.removeEventListener;
+  window.addEventListener = function (t, f, o) { if (t === 'message') window.__fhnbMessageListeners++; return add.call(this, t, f, o); };
+  window.removeEventListener = function (t, f, o) { if (t === 'message') window.__fhnbMessageListeners--; return rm.call(this, t, f, o); }; }'''
+
 @pytest.mark.browser
 def test_todo_app_live_in_jupyterlab(lab, page):
     urls = record_requests(page)
+    page.add_init_script(COUNT_LISTENERS)
     open_notebook(page, lab, todo_project(lab.root))
     before = page.evaluate(STYLE_PROBE)
     run_all_cells(page)
@@ -168,6 +174,14 @@ def test_todo_app_live_in_jupyterlab(lab, page):
     card.wait_for_selector('button:has-text("Ping")')
     card.click('button:has-text("Ping")')
     card.wait_for_selector('#pong:has-text("Pong!")')
+
+    # re-running the preview cell leaves no listeners or live widgets behind
+    n_listeners = page.evaluate('window.__fhnbMessageListeners')
+    for _ in range(3): run_cell(page, PREVIEW, index=3)
+    frame(page, 0).wait_for_selector('#list li:has-text("From a cell")')
+    assert page.evaluate('window.__fhnbMessageListeners') == n_listeners
+    i = run_cell(page, 'print(len(live_previews()))')
+    assert page.locator('.jp-Notebook .jp-Cell').nth(i).locator('.jp-OutputArea-output').inner_text().strip() == '2'
 
     # JupyterLab's windowing: scrolled far out of view and back, the preview is intact
     scroll_away_and_back(page)
