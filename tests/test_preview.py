@@ -265,3 +265,14 @@ def test_preview_survives_full_windowing(lab, page):
     todo.click('button:has-text("Add")')
     todo.wait_for_selector('#list li:has-text("After scrolling")')
     assert page.locator('.fhnb-preview iframe').nth(0).bounding_box()['height'] > 150
+
+    # a fixed-height preview keeps its scroll position when a cell refreshes it
+    run_cell(page, "preview('/', height=150)")
+    page.evaluate("() => { const s = document.querySelector('.jp-WindowedPanel-outer'); s.scrollTop = s.scrollHeight; }")
+    fixed = frame(page, 2)
+    fixed.wait_for_selector('#list')
+    fixed.evaluate('window.scrollTo(0, 80)')
+    page.wait_for_timeout(300)
+    run_cell(page, "todos.insert(title='Scrolled', done=False)")
+    fixed.wait_for_selector('#list li:has-text("Scrolled")')
+    fixed.wait_for_function('window.scrollY > 60', timeout=5_000)
