@@ -271,8 +271,11 @@ def test_preview_survives_full_windowing(lab, page):
     page.evaluate("() => { const s = document.querySelector('.jp-WindowedPanel-outer'); s.scrollTop = s.scrollHeight; }")
     fixed = frame(page, 2)
     fixed.wait_for_selector('#list')
+    page.locator('.fhnb-preview').nth(2).scroll_into_view_if_needed()   # Chrome sends no scroll events from off-screen frames
     fixed.evaluate('window.scrollTo(0, 80)')
     page.wait_for_timeout(300)
-    run_cell(page, "todos.insert(title='Scrolled', done=False)")
+    # run the insert without adding a cell, so the notebook does not scroll the preview away meanwhile
+    page.evaluate('''() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel
+                     .requestExecute({code: "todos.insert(title='Scrolled', done=False)"}).done''')
     fixed.wait_for_selector('#list li:has-text("Scrolled")')
     fixed.wait_for_function('window.scrollY > 60', timeout=5_000)

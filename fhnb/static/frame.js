@@ -41,11 +41,19 @@
   window.addEventListener('scroll', () => {
     if (ticking) return;
     ticking = true;
-    requestAnimationFrame(() => { ticking = false; sendLoc(); });
+    setTimeout(() => { ticking = false; sendLoc(); }, 50);  // not rAF: Chrome pauses it in off-screen frames
   });
+  // The widget asks for the scroll position the page had before it reloaded it. The browser's own restoring
+  // would fight that, so it is off; the position is applied at once and again once the page has loaded.
+  if ('scrollRestoration' in history) history.scrollRestoration = 'manual';
+  let wantY = null;
   window.addEventListener('message', (e) => {
-    if (e.source === window.parent && e.data && e.data.fhnb === 'scroll') window.scrollTo(0, e.data.y || 0);
+    if (e.source !== window.parent || !e.data || e.data.fhnb !== 'scroll') return;
+    wantY = e.data.y || 0;
+    window.scrollTo(0, wantY);
+    if (document.readyState === 'complete') wantY = null;
   });
+  window.addEventListener('load', () => { if (wantY !== null) { window.scrollTo(0, wantY); wantY = null; } });
 
   const start = () => {
     fixAttrs(document);
