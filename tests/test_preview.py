@@ -151,7 +151,8 @@ def test_todo_app_live_in_jupyterlab(lab, page):
     post.first.wait_for(timeout=10_000)
     assert ' 200 ' in post.first.inner_text()
     post.first.click()   # open it: the form it sent (the server's log keeps urlencoded fields; FastHTML forms post multipart)
-    assert 'form' in pv.locator('.fhnb-req[open]').first.inner_text()
+    opened = pv.locator('.fhnb-req[open]').first.inner_text()
+    assert 'form' in opened and '<li>Buy milk</li>' in opened   # and the fragment that came back
     page.evaluate("() => { window.jupyterapp.shell.collapseLeft(); }")
     page.locator('.jp-Notebook .jp-Cell').nth(3).evaluate("e => e.scrollIntoView({block: 'start'})")
     page.wait_for_timeout(300)
@@ -175,13 +176,26 @@ def test_todo_app_live_in_jupyterlab(lab, page):
     card.click('button:has-text("Ping")')
     card.wait_for_selector('#pong:has-text("Pong!")')
 
+    # a handler that raises: the inspector shows its traceback, and the server lives on
+    run_cell(page, "@rt('/boom')\ndef post(): return 1/0\n\nButton('Boom', hx_post='/boom', id='boom')")
+    boom = page.locator('.fhnb-preview').nth(2)
+    frame(page, 2).click('#boom')
+    boom.locator('button[title="Requests of this preview"]').click()
+    bad = boom.locator('.fhnb-req summary', has_text='POST /boom')
+    bad.first.wait_for(timeout=10_000)
+    assert ' 500 ' in bad.first.inner_text()
+    bad.first.click()
+    tb = boom.locator('.fhnb-req[open] pre.fhnb-bad').first
+    tb.wait_for(timeout=5_000)
+    assert 'Traceback' in tb.inner_text() and 'ZeroDivisionError' in tb.inner_text()
+
     # re-running the preview cell leaves no listeners or live widgets behind
     n_listeners = page.evaluate('window.__fhnbMessageListeners')
     for _ in range(3): run_cell(page, PREVIEW, index=3)
     frame(page, 0).wait_for_selector('#list li:has-text("From a cell")')
     assert page.evaluate('window.__fhnbMessageListeners') == n_listeners
     i = run_cell(page, 'print(len(live_previews()))')
-    assert page.locator('.jp-Notebook .jp-Cell').nth(i).locator('.jp-OutputArea-output').inner_text().strip() == '2'
+    assert page.locator('.jp-Notebook .jp-Cell').nth(i).locator('.jp-OutputArea-output').inner_text().strip() == '3'
 
     # JupyterLab's windowing: scrolled far out of view and back, the preview is intact
     scroll_away_and_back(page)

@@ -62,6 +62,14 @@
   };
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start); else start();
   window.addEventListener('load', sendHeight);
+  // The server's log has no response bodies: tell the widget what came back, for its request inspector.
+  document.addEventListener('htmx:afterRequest', (e) => {
+    const d = e.detail, x = d.xhr, c = d.requestConfig || {};
+    if (!x) return;
+    let path = (c.path || '').split('?')[0];
+    if (prefix && path.startsWith(prefix + '/')) path = path.slice(prefix.length);
+    post({ fhnb: 'response', method: (c.verb || '').toUpperCase(), path, status: x.status, text: (x.responseText || '').slice(0, x.status >= 500 ? 50000 : 4000), t: Date.now() });  // error pages end with the exception
+  });
   document.addEventListener('htmx:afterSwap', () => fixAttrs(document));  // outerHTML swaps replace the target
   document.addEventListener('htmx:afterSettle', sendHeight);
   document.addEventListener('htmx:pushedIntoHistory', sendLoc);

@@ -51,6 +51,23 @@ function h(tag, props = {}, ...kids) {
   return e;
 }
 
+/** The traceback in the server's 500 page (its <pre>), or null. @param {string} html */
+function tracebackOf(html) {
+  const pre = new DOMParser().parseFromString(html, 'text/html').querySelector('pre');
+  return pre ? pre.textContent : null;
+}
+
+/** The response frame.js reported for log entry `r`: same method, path and status, nearest in time (within 5 s). */
+function responseFor(r, responses) {
+  let best = null;
+  for (const x of responses) {
+    if (x.method !== r.method || x.path !== r.path || x.status !== r.status) continue;
+    const dt = Math.abs(x.t - r.time * 1000);
+    if (dt < 5000 && (!best || dt < best.dt)) best = { dt, x };
+  }
+  return best && best.x;
+}
+
 function requestItem(r) {
   const bad = r.status >= 400 || r.error;
   const sum = h('summary', { className: bad ? 'fhnb-bad' : '' },
@@ -61,8 +78,9 @@ function requestItem(r) {
     const form = typeof r.form === 'string' ? r.form : Object.entries(r.form).map(([k, v]) => `${k} = ${v}`).join('\n');
     parts.push(h('div', {}, 'form'), h('pre', {}, form));
   }
-  if (r.response) parts.push(h('div', {}, 'response'), h('pre', {}, r.response));
-  if (r.error || r.traceback) parts.push(h('div', {}, 'error'), h('pre', { className: 'fhnb-bad' }, r.traceback || r.error));
+  const tb = r.traceback || (r.status >= 500 && r.response ? tracebackOf(r.response) : null);
+  if (r.response && !tb) parts.push(h('div', {}, 'response'), h('pre', {}, r.response));
+  if (r.error || tb) parts.push(h('div', {}, 'error'), h('pre', { className: 'fhnb-bad' }, tb || r.error));
   return h('details', { className: 'fhnb-req' }, sum, ...parts);
 }
 
@@ -86,6 +104,7 @@ function render({ model, el }) {
   el.append(bar, note, stage, pane);
 
   let route = null, current = model.get('path'), scrollY = 0, lastY = 0;  // lastY: the page's scroll, scrollY: to restore
+  const responses = [];  // what frame.js saw come back to HTMX requests, newest last
   const src = (path) => route.root + (path.startsWith('/') ? path : '/' + path);
   const load = (path) => {
     current = path;
@@ -108,7 +127,8 @@ function render({ model, el }) {
     const on = model.get('inspector');
     pane.style.display = on ? '' : 'none';
     inspect.classList.toggle('fhnb-on', on);
-    if (on) list.replaceChildren(...(model.get('requests') || []).slice().reverse().map(requestItem));
+    if (on) list.replaceChildren(...(model.get('requests') || []).slice().reverse()
+      .map((r) => requestItem(r.response ? r : { ...r, response: (responseFor(r, responses) || {}).text })));
   };
   const setCount = () => { const n = model.get('count'); count.textContent = n ? ` ${n}` : ''; };
   const onRequests = () => { setCount(); setInspector(); };
@@ -120,7 +140,11 @@ function render({ model, el }) {
     if (e.source !== iframe.contentWindow || !e.data) return;  // only our own iframe
     const d = e.data;
     if (d.fhnb === 'height' && model.get('height') === 'auto') iframe.style.height = `${Math.max(40, Math.ceil(d.h))}px`;
-    else if (d.fhnb === 'loc') {
+    else if (d.fhnb === 'response') {
+      responses.push(d);
+      if (responses.length > 100) responses.shift();
+      if (model.get('inspector')) setInspector();
+    } else if (d.fhnb === 'loc') {
       if (scrollY && d.y === 0) { iframe.contentWindow.postMessage({ fhnb: 'scroll', y: scrollY }, '*'); scrollY = 0; }
       if (d.path !== current || !model.get('at')) { model.set('at', d.path); model.save_changes(); }  // for the inspector
       current = d.path; lastY = d.y; address.value = d.path;
