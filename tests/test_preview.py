@@ -4,7 +4,7 @@ import nbformat
 from pathlib import Path
 from urllib.parse import urlsplit
 import pytest
-from harness import JupyterLab, free_port, write_notebook, open_notebook, run_all_cells, run_cell, screenshot
+from harness import CHROMIUM, CHROMIUM_ARGS, JupyterLab, free_port, write_notebook, open_notebook, run_all_cells, run_cell, screenshot
 
 APP = ("from fasthtml.common import *\n"
        "app, rt, todos, Todo = fast_app('data/todos.db', todos=dict(id=int, title=str, done=bool, pk='id'))")
@@ -37,6 +37,11 @@ def test_ft_value_displays_as_live_preview(kernel):
     assert WIDGET in data, data.keys()
     assert '<button hx-get="/ping" hx-swap="outerHTML">Ping</button>' in data['text/html']
     assert data['text/plain'].startswith("Preview('/_fhnb/c/")
+
+def test_ft_value_without_an_app_shows_as_fasthtml_shows_it(kernel):
+    data = kernel.ok("from fhnb import *\nfrom fasthtml.common import Div\nDiv('plain')").outputs[-1]
+    assert WIDGET not in data and 'plain' in data['text/plain']
+    assert kernel.ok("print(current_server())").stdout.strip() == 'None'   # no server started for it
 
 def test_page_preview_carries_a_static_snapshot(kernel):
     kernel.ok(f'{APP}\n{ROUTES}\n{SERVE}\ntodos.insert(title="Milk", done=False)')
@@ -293,3 +298,25 @@ def test_preview_survives_full_windowing(lab, page):
                      .requestExecute({code: "todos.insert(title='Scrolled', done=False)"}).done''')
     fixed.wait_for_selector('#list li:has-text("Scrolled")')
     fixed.wait_for_function('window.scrollY > 60', timeout=5_000)
+
+@pytest.mark.browser
+def test_remote_jupyterlab_never_tries_the_port(tmp_path, chromium):
+    "JupyterLab reached by a name that is not loopback (JupyterHub, Binder): the widget goes straight through the proxy."
+    lab = JupyterLab(tmp_path, extra_args=('--ServerApp.allow_remote_access=True',))
+    browser = chromium.browser_type.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, '--host-resolver-rules=MAP lab.test 127.0.0.1'])
+    try:
+        lab.url = lambda path: f'http://lab.test:{lab.port}/lab/tree/{path}?token={lab.token}'
+        port = free_port()
+        page = browser.new_page(viewport={'width': 1280, 'height': 900})
+        urls = record_requests(page)
+        open_notebook(page, lab, todo_project(lab.root, port))
+        run_all_cells(page)
+        todo = frame(page, 0)
+        todo.wait_for_selector('h1:has-text("Todos")')
+        assert page.locator('.fhnb-preview').nth(0).get_attribute('data-route') == 'proxy'
+        todo.fill('input[name=title]', 'Remote')
+        todo.click('button:has-text("Add")')
+        todo.wait_for_selector('#list li:has-text("Remote")')
+        assert not [u for u in urls if f':{port}/' in u and not u.startswith(f'http://lab.test:{lab.port}/proxy/{port}/')]
+    finally:
+        browser.close(); lab.stop()
