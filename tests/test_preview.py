@@ -199,7 +199,7 @@ def test_todo_app_live_in_jupyterlab(lab, page):
     for _ in range(3): run_cell(page, PREVIEW, index=3)
     frame(page, 0).wait_for_selector('#list li:has-text("From a cell")')
     assert page.evaluate('window.__fhnbMessageListeners') == n_listeners
-    i = run_cell(page, 'print(len(live_previews()))')
+    i = run_cell(page, 'from fhnb.preview import live_previews\nprint(len(live_previews()))')
     assert page.locator('.jp-Notebook .jp-Cell').nth(i).locator('.jp-OutputArea-output').inner_text().strip() == '3'
 
     # JupyterLab's windowing: scrolled far out of view and back, the preview is intact
