@@ -1,10 +1,32 @@
 "Build FastHTML apps in JupyterLab: a kernel server, live inline previews, nbdev export."
 __version__ = "0.0.1"
 
-from .settings import *
-from .assets import *
-from .server import *
-from .tables import *
-from .preview import *
-from .export import *
-from .testing import *
+import importlib, sys
+
+# The public API, by the module each name lives in. `import fhnb` stays cheap, so the CLI, `fhnb serve` and the
+# exported apps under `fhnb.examples` load no Jupyter code: a name loads its module on first use. In an IPython
+# shell everything loads at once, so the display hooks and the kernel-aware `serve` are in place on import.
+_public = dict(settings=['load_settings', 'Settings', 'SettingsError'],
+               server=['NbServer', 'serve_nb', 'serve', 'current_server'],
+               preview=['Preview', 'preview'],
+               tables=['Rows'],
+               testing=['HxClient', 'HTML'])
+_home = {name: mod for mod, names in _public.items() for name in names}
+__all__ = list(_home)
+
+def _load(mod:str):
+    "Import `fhnb.mod` and bind its public names here; a name wins over a submodule of the same name (`preview`)."
+    m = importlib.import_module(f'fhnb.{mod}')
+    globals().update({name: getattr(m, name) for name in _public[mod]})
+
+def __getattr__(name):
+    if name not in _home: raise AttributeError(f"module 'fhnb' has no attribute {name!r}")
+    _load(_home[name])
+    return globals()[name]
+
+def _in_ipython() -> bool:
+    ipy = sys.modules.get('IPython')
+    return ipy is not None and ipy.get_ipython() is not None
+
+if _in_ipython():
+    for _mod in _public: _load(_mod)

@@ -35,6 +35,7 @@ def load_app(spec:str,              # `module:attr`, e.g. `myapp.app:app`
     mod, sep, attr = spec.partition(':')
     if not (sep and mod and attr): raise CliError(f'app {spec!r}: expected MODULE:APP, e.g. myapp.app:app')
     if root and str(root) not in sys.path: sys.path.insert(0, str(root))
+    import fhnb.tables  # fastlite's fixes and named errors, in place before the app makes its tables
     try: m = importlib.import_module(mod)
     except ModuleNotFoundError as e:
         if e.name and (mod == e.name or mod.startswith(e.name + '.')):
