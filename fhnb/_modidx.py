@@ -136,6 +136,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                              'fhnb.server._hx_headers': ('server.html#_hx_headers', 'fhnb/server.py'),
                              'fhnb.server._ip_literal': ('server.html#_ip_literal', 'fhnb/server.py'),
                              'fhnb.server._meths': ('server.html#_meths', 'fhnb/server.py'),
+                             'fhnb.server._multipart': ('server.html#_multipart', 'fhnb/server.py'),
                              'fhnb.server._patch_fasthtml_serve': ('server.html#_patch_fasthtml_serve', 'fhnb/server.py'),
                              'fhnb.server._retry': ('server.html#_retry', 'fhnb/server.py'),
                              'fhnb.server._send_plain': ('server.html#_send_plain', 'fhnb/server.py'),

@@ -21,12 +21,23 @@ __all__ = ['FORM_CAP', 'BUSY_RETRIES', 'RequestLog', 'refusal', 'error_page', 's
 # %% ../nbs/02_server.ipynb #699f891b
 FORM_CAP = 2048   # bytes of a request body kept in the log
 
+def _multipart(body:bytes, ctype:str) -> dict:
+    "The fields of a multipart form (a file by its name), from as much of the body as the log keeps."
+    b = re.search(r'boundary="?([^";]+)"?', ctype)
+    fields = {}
+    for part in body.split(b'--' + b.group(1).encode())[1:] if b else []:
+        head, sep, val = part.partition(b'\r\n\r\n')
+        m = re.search(rb'name="([^"]*)"(?:; filename="([^"]*)")?', head)
+        if not (sep and m): continue
+        fields[m[1].decode('utf-8', 'replace')] = f'(file {m[2].decode("utf-8", "replace")})' if m[2] is not None else val.removesuffix(b'\r\n').decode('utf-8', 'replace')
+    return fields
+
 def _form(body:bytes, ctype:str):
-    "What the log keeps of a request body: fields of a urlencoded form, else a short text."
+    "What the log keeps of a request body: the fields of a form, else a short text."
     if not body: return None
     if ctype.startswith('application/x-www-form-urlencoded'):
         return dict(parse_qsl(body.decode('utf-8', 'replace'), keep_blank_values=True))
-    if ctype.startswith('multipart/'): return f'(multipart, {len(body)}+ bytes)'
+    if ctype.startswith('multipart/form-data'): return _multipart(body, ctype)
     return body.decode('utf-8', 'replace')
 
 class RequestLog(deque):

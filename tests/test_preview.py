@@ -155,9 +155,9 @@ def test_todo_app_live_in_jupyterlab(lab, page):
     post = pv.locator('.fhnb-req summary', has_text='POST /add')
     post.first.wait_for(timeout=10_000)
     assert ' 200 ' in post.first.inner_text()
-    post.first.click()   # open it: the form it sent (the server's log keeps urlencoded fields; FastHTML forms post multipart)
+    post.first.click()   # open it: the form fields it sent, and the fragment that came back
     opened = pv.locator('.fhnb-req[open]').first.inner_text()
-    assert 'form' in opened and '<li>Buy milk</li>' in opened   # and the fragment that came back
+    assert 'title = Buy milk' in opened and '<li>Buy milk</li>' in opened
     page.evaluate("() => { window.jupyterapp.shell.collapseLeft(); }")
     page.locator('.jp-Notebook .jp-Cell').nth(3).evaluate("e => e.scrollIntoView({block: 'start'})")
     page.wait_for_timeout(300)

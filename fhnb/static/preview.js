@@ -158,13 +158,8 @@ function render({ model, el }) {
   address.addEventListener('keydown', (e) => e.stopPropagation());  // keep JupyterLab's shortcuts out of the address bar
   sizes.forEach((b) => { b.onclick = () => { model.set('viewport', b.dataset.viewport); model.save_changes(); }; });
   inspect.onclick = () => { model.set('inspector', !model.get('inspector')); model.save_changes(); };
-  model.on('change:bump', bump);
-  model.on('change:path', onPath);
-  model.on('change:height', setHeight);
-  model.on('change:viewport', setViewport);
-  model.on('change:inspector', setInspector);
-  model.on('change:requests', onRequests);
-  model.on('change:count', setCount);
+  const changes = { bump, path: onPath, height: setHeight, viewport: setViewport, inspector: setInspector, requests: onRequests, count: setCount };
+  for (const [name, f] of Object.entries(changes)) model.on(`change:${name}`, f);
   setHeight(); setViewport(); setInspector(); setCount();
   address.value = current;
 
@@ -187,13 +182,7 @@ function render({ model, el }) {
   return () => {
     alive = false;
     window.removeEventListener('message', onMessage);
-    model.off('change:bump', bump);
-    model.off('change:path', onPath);
-    model.off('change:height', setHeight);
-    model.off('change:viewport', setViewport);
-    model.off('change:inspector', setInspector);
-    model.off('change:requests', onRequests);
-    model.off('change:count', setCount);
+    for (const [name, f] of Object.entries(changes)) model.off(`change:${name}`, f);
   };
 }
 
