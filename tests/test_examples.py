@@ -1,8 +1,10 @@
 """The example apps exported from nbs/examples, served by `fhnb serve` in a subprocess and driven over HTTP
 through every user action their notebooks show."""
+import shutil
+from pathlib import Path
 import httpx, pytest
 from bs4 import BeautifulSoup
-from harness import serving
+from harness import serving, open_notebook, run_all_cells, screenshot
 
 HX = {'HX-Request': 'true'}
 
@@ -22,6 +24,9 @@ def test_welcome_greets_and_lists_visitors(welcome_url, tmp_path):
     with httpx.Client(base_url=welcome_url) as c:
         page = soup(c.get('/'))
         assert page.h1.text == 'Welcome' and page.select_one('input')['hx-post'] == '/welcome'
+        htmx = [s['src'] for s in page.find_all('script', src=True) if 'htmx.org@' in s['src']]
+        assert htmx and all(s.startswith('/_fhnb/static/vendor/') for s in htmx), htmx   # htmx, served offline
+        assert c.get(htmx[0]).status_code == 200
         assert page.select('#visitors li') == []
         r = soup(c.post('/welcome', data={'username': 'ann'}, headers=HX))
         assert r.p.text == 'Welcome ann!'
@@ -65,3 +70,21 @@ def test_todos_every_action_per_user(todos_url):
         assert soup(ann.get('/logout')).h1.text == 'Who are you?'
     finally:
         ann.close(); bob.close()
+
+ROOT = Path(__file__).resolve().parent.parent
+
+@pytest.mark.browser
+def test_welcome_notebook_works_in_jupyterlab(lab, page):
+    "Run the welcome notebook as a user would; type a name into the last preview and press Enter: the greeting and the list update in the cell."
+    shutil.copy(ROOT/'nbs'/'examples'/'welcome.ipynb', lab.root)
+    open_notebook(page, lab, 'welcome.ipynb')
+    run_all_cells(page)
+    last = page.locator('.fhnb-preview iframe').last
+    last.scroll_into_view_if_needed()
+    frame = last.element_handle().content_frame()
+    frame.wait_for_selector('#visitors li', timeout=30_000)
+    frame.fill('input[name=username]', 'zoe')
+    frame.press('input[name=username]', 'Enter')
+    frame.wait_for_selector('#welcome-msg p:has-text("Welcome zoe!")', timeout=10_000)
+    assert [li.inner_text() for li in frame.query_selector_all('#visitors li')] == ['ann', 'bob', 'zoe']
+    screenshot(page, 'example-welcome')

@@ -13,11 +13,11 @@ def visitors(): return Div(H2('Visitors:'), Ul(*[Li(u.username) for u in users()
 
 @rt('/')
 def get():
-    return Html(Head(Title('Welcome')), Body(Main(
+    return Title('Welcome'), Main(
         H1('Welcome'),
         Input(name='username', placeholder='Your name', hx_post='/welcome', hx_target='#welcome-msg', hx_swap='innerHTML'),
         Div(id='welcome-msg'),
-        visitors(), cls='container')))
+        visitors(), cls='container')
 
 @rt('/welcome')
 def post(username: str = ''):
