@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from string import Template
-from fastcore.nbio import mk_cell, new_nb, read_nb, write_nb
 from fastcore.xtras import working_directory
 from .settings import load_settings
 
@@ -206,12 +205,12 @@ def export_project(path:str|Path|None=None, # a folder inside the project (defau
                    app:str|None=None        # `module:attr` to check (default: settings.ini `app`)
                   ) -> ExportResult:
     "nbdev's export of the project at `path`, checked: notebook-only calls, syntax, and the app's clean import."
-    from nbdev.config import get_config
-    from nbdev.doclinks import nbglob
     root = project_root(path)
     app = app or load_settings(root/'settings.ini').app
-    probe = _Probe(root) if app else None
+    probe = _Probe(root) if app else None  # started before nbdev is imported, so the two overlap
     try:
+        from nbdev.config import get_config
+        from nbdev.doclinks import nbglob
         cfg = get_config(root)
         with working_directory(root): nbs = nbglob(as_path=True).sorted()
         problems = [p for nb in nbs for p in check_notebook(nb, cfg.lib_path.name, os.path.relpath(nb, root))]
@@ -231,6 +230,7 @@ _project_files = {'pyproject.toml': 'pyproject.toml.tmpl', 'settings.ini': 'sett
 # %% ../nbs/06_export.ipynb #0f78f37c
 def _cells(*specs) -> list:
     "Notebook cells from `(kind, source)` pairs."
+    from fastcore.nbio import mk_cell # imported here: it pulls in fastcore.xml, which `fhnb export` does not need
     return [mk_cell(s, 'markdown' if k == 'md' else 'code') for k,s in specs]
 
 def app_notebook(name:str) -> list:
@@ -273,6 +273,7 @@ def new_project(name:str,                # the project, and (with - as _) its pa
                 path:str|Path|None=None  # the folder to create (default: `./name`); must be new or empty
                ) -> Path:
     "Write a complete nbdev 3 + FastHTML project `name`, without network access; returns its folder."
+    from fastcore.nbio import new_nb, write_nb
     pkg = _check_name(name)
     dest = Path(path or name).resolve()
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
