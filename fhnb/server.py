@@ -12,7 +12,7 @@ from starlette.routing import Mount, Route, Router
 import fasthtml.core
 from fastcore.basics import patch
 from .settings import load_settings
-from .assets import STATIC_PATH, static_app
+from .assets import STATIC_PATH, static_app, HtmlRewrite, localize, warn_unvendored
 
 # %% auto #0
 __all__ = ['FORM_CAP', 'BUSY_RETRIES', 'RequestLog', 'refusal', 'error_page', 'share_sqlite', 'NbServer', 'current_server',
@@ -169,7 +169,7 @@ class NbServer:
                  port:int=0,               # 0 = any free port
                  offline:bool=True):       # rewrite CDN asset URLs in pages to fhnb's vendored copies
         self.host, self.port, self.offline = host, port, offline
-        self.log, self.listeners, self.head_snippets = RequestLog(), [], []
+        self.log, self.listeners, self.head_snippets, self._failed = RequestLog(), [], [], []
         self.internal = Router([Route('/_fhnb/health', self._health)])
         self.internal.routes.append(Mount(STATIC_PATH, app=static_app))
         self.server = self.thread = self._sock = None
@@ -203,7 +203,6 @@ def _inject_head(self:NbServer, page:str) -> str:
 @patch
 def _wrap(self:NbServer, app):
     if app is None: return None
-    from fhnb.assets import HtmlRewrite, localize, warn_unvendored
     if self.offline: warn_unvendored()
     return HtmlRewrite(app, *([localize] if self.offline else []), self._inject_head)
 
@@ -257,7 +256,11 @@ async def __call__(self:NbServer, scope, receive, send):
         self.log.append(entry)
         for f in list(self.listeners):
             try: f(entry)
-            except Exception: pass
+            except Exception:
+                if f not in self._failed:   # a listener runs on every request: say so once
+                    self._failed.append(f)
+                    print(f'fhnb: the server log listener {f!r} raised (shown once; requests are still answered):', file=sys.stderr)
+                    traceback.print_exc()
 
 # %% ../nbs/02_server.ipynb #1ec77c28
 @patch
@@ -281,7 +284,9 @@ def start(self:NbServer, port:int|None=None,  # port to bind (default: `self.por
     self.thread.start()
     end = time.monotonic() + 10
     while not self.server.started:
-        if not self.thread.is_alive() or time.monotonic() > end: raise RuntimeError(f'fhnb: the server on port {self.port} did not start')
+        if not self.thread.is_alive() or time.monotonic() > end:
+            self.stop(0)   # don't leave a half-started thread holding the port
+            raise RuntimeError(f'fhnb: the server on port {self.port} did not start')
         time.sleep(0.001)
     return self
 
@@ -332,7 +337,6 @@ def _serve(app, port, host, fallback):
     st = load_settings()
     new = NbServer(app, host or st.host, st.port if port is None else port, offline=st.offline)
     if s is not None:   # moving to another address: keep what other modules registered
-        if s.running and new.host == s.host and new.port == s.port: s.stop()
         new.log, new.listeners, new.head_snippets, new.internal = s.log, s.listeners, s.head_snippets, s.internal
     new.start(fallback=fallback)   # a taken explicit port raises here, and the old server keeps serving
     if s is not None: s.stop()
