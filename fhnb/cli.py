@@ -48,9 +48,8 @@ def load_app(spec:str,              # `module:attr`, e.g. `myapp.app:app`
 # %% ../nbs/07_cli.ipynb #d559e216
 def prepare_app(app, offline:bool=True):
     "`app` as `fhnb serve` runs it: thread-safe SQLite, and fhnb's assets when `offline`."
-    try: from fhnb.server import share_sqlite
-    except ImportError: share_sqlite = None
-    if share_sqlite: share_sqlite()
+    from fhnb.server import share_sqlite
+    share_sqlite()
     if offline:
         from fhnb.assets import offline as with_assets
         app = with_assets(app)
