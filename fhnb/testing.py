@@ -78,7 +78,7 @@ class HxClient:
     def page(self, path:str='/', **params) -> HxResponse:
         "A browser's plain GET of a full page; later requests come from it (`HX-Current-URL`)."
         r = HxResponse(self.client.get(path, params=params), 'GET', path)
-        self.url = self.base + path
+        self.url = str(r.response.url)  # with its query, as HTMX sends `HX-Current-URL`
         return r
 
 # %% ../nbs/05_testing.ipynb #20433cfa
