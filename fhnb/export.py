@@ -89,11 +89,11 @@ def check_notebook(nb:str|Path,      # the notebook
     name, res, trees = name or str(nb), [], []
     for i, src in exported_cells(nb):
         try: trees.append((i, ast.parse(_code(src))))
-        except SyntaxError as e: res.append(f'{name} cell {i} line {e.lineno}: SyntaxError: {e.msg} (in an exported cell)')
+        except SyntaxError as e: res.append((i, f'{name} cell {i} line {e.lineno}: SyntaxError: {e.msg} (in an exported cell)'))
     bound = set().union(*(_bound_names(t, lib) for _, t in trees))   # a name bound in one cell counts in all
-    res += [f'{name} cell {i} line {ln}: {what} is notebook-only; move it to a cell without #| export'
+    res += [(i, f'{name} cell {i} line {ln}: {what} is notebook-only; move it to a cell without #| export')
             for i, t in trees for ln, what in notebook_calls(t, lib, bound)]
-    return sorted(res, key=lambda l: int(re.search(r' cell (\d+) ', l)[1]))
+    return [msg for _, msg in sorted(res, key=lambda p: p[0])]  # in cell order
 
 # %% ../nbs/06_export.ipynb #523e0629
 _probe_src = r'''
