@@ -303,20 +303,21 @@ def test_preview_survives_full_windowing(lab, page):
 def test_remote_jupyterlab_never_tries_the_port(tmp_path, chromium):
     "JupyterLab reached by a name that is not loopback (JupyterHub, Binder): the widget goes straight through the proxy."
     lab = JupyterLab(tmp_path, extra_args=('--ServerApp.allow_remote_access=True',))
-    browser = chromium.browser_type.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, '--host-resolver-rules=MAP lab.test 127.0.0.1'])
     try:
-        lab.url = lambda path: f'http://lab.test:{lab.port}/lab/tree/{path}?token={lab.token}'
-        port = free_port()
-        page = browser.new_page(viewport={'width': 1280, 'height': 900})
-        urls = record_requests(page)
-        open_notebook(page, lab, todo_project(lab.root, port))
-        run_all_cells(page)
-        todo = frame(page, 0)
-        todo.wait_for_selector('h1:has-text("Todos")')
-        assert page.locator('.fhnb-preview').nth(0).get_attribute('data-route') == 'proxy'
-        todo.fill('input[name=title]', 'Remote')
-        todo.click('button:has-text("Add")')
-        todo.wait_for_selector('#list li:has-text("Remote")')
-        assert not [u for u in urls if f':{port}/' in u and not u.startswith(f'http://lab.test:{lab.port}/proxy/{port}/')]
-    finally:
-        browser.close(); lab.stop()
+        browser = chromium.browser_type.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, '--host-resolver-rules=MAP lab.test 127.0.0.1'])
+        try:
+            lab.url = lambda path: f'http://lab.test:{lab.port}/lab/tree/{path}?token={lab.token}'
+            port = free_port()
+            page = browser.new_page(viewport={'width': 1280, 'height': 900})
+            urls = record_requests(page)
+            open_notebook(page, lab, todo_project(lab.root, port))
+            run_all_cells(page)
+            todo = frame(page, 0)
+            todo.wait_for_selector('h1:has-text("Todos")')
+            assert page.locator('.fhnb-preview').nth(0).get_attribute('data-route') == 'proxy'
+            todo.fill('input[name=title]', 'Remote')
+            todo.click('button:has-text("Add")')
+            todo.wait_for_selector('#list li:has-text("Remote")')
+            assert not [u for u in urls if f':{port}/' in u and not u.startswith(f'http://lab.test:{lab.port}/proxy/{port}/')]
+        finally: browser.close()
+    finally: lab.stop()

@@ -153,7 +153,7 @@ function render({ model, el }) {
   };
 
   window.addEventListener('message', onMessage);
-  reload.onclick = () => { scrollY = lastY; bump(); };
+  reload.onclick = bump;   // like a bump from the kernel: same page, same scroll position
   form.onsubmit = (e) => { e.preventDefault(); model.set('path', address.value || '/'); model.save_changes(); load(address.value || '/'); };
   address.addEventListener('keydown', (e) => e.stopPropagation());  // keep JupyterLab's shortcuts out of the address bar
   sizes.forEach((b) => { b.onclick = () => { model.set('viewport', b.dataset.viewport); model.save_changes(); }; });
