@@ -338,7 +338,12 @@ def _serve(app, port, host, fallback):
     new = NbServer(app, host or st.host, st.port if port is None else port, offline=st.offline)
     if s is not None:   # moving to another address: keep what other modules registered
         new.log, new.listeners, new.head_snippets, new.internal = s.log, s.listeners, s.head_snippets, s.internal
-    new.start(fallback=fallback)   # a taken explicit port raises here, and the old server keeps serving
+    same_port = s is not None and s.running and new.port == s.port
+    if same_port: s.stop()   # another host on the same port: the old listener would make it look taken
+    try: new.start(fallback=fallback)   # a taken explicit port raises here, and the old server keeps serving
+    except Exception:
+        if same_port: s.start()
+        raise
     if s is not None: s.stop()
     _server = new
     return new

@@ -340,3 +340,10 @@ def test_serve_outside_a_kernel_is_fasthtmls(tmp_path):
         assert '<p>script</p>' in httpx.get(f'http://127.0.0.1:{port}/').text
     finally:
         p.terminate(); p.wait(10)
+
+def test_another_host_on_the_same_port(kernel):
+    url = serving(kernel)
+    port = int(url.rsplit(':', 1)[1])
+    kernel.ok(f'old = srv\nsrv = serve_nb(app, host="localhost", port={port})\n'
+              f'assert srv is not old and srv.port == {port} and srv.running and not old.running')
+    assert httpx.get(f'http://localhost:{port}/').status_code == 200
