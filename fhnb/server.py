@@ -79,7 +79,7 @@ def refusal(method:str,     # request method
     h = headers.get('host', '')
     name, p = _split_host(h)
     if p is None and port in (80, 443): p = port
-    own = name in {host.lower(), *_loopback} or (host in ('0.0.0.0', '::') and _ip_literal(name))   # rebinding needs a domain name
+    own = name.strip('[]') in {host.lower().strip('[]'), *_loopback} or (host in ('0.0.0.0', '::') and _ip_literal(name))   # rebinding needs a domain name
     if not (p == port and own):
         prefix = headers.get('x-forwarded-prefix', '')
         via_proxy = p != port and re.search(rf'/proxy/(absolute/)?([^/]+:)?{port}/?$', prefix)
