@@ -63,19 +63,14 @@ def served_app():
 # %% ../nbs/07_cli.ipynb #97dfa8ab
 def bind(host:str, port:int) -> socket.socket:
     "A listening TCP socket on `host:port` (port 0: any free port), or a `CliError`."
-    try: infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror: raise CliError(f'--host {host!r}: not an address of this machine; use e.g. 127.0.0.1') from None
-    fam, *_, addr = infos[0]
-    sock = socket.socket(fam, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try: sock.bind(addr)
+    from fhnb.server import open_socket
+    try: sock = open_socket(host, port)
     except OSError as e:
-        sock.close()
         if e.errno == errno.EADDRINUSE: raise CliError(f'port {port} on {host} is taken: pass --port 0 for any free port, or another port') from None
-        if e.errno == errno.EADDRNOTAVAIL: raise CliError(f'--host {host!r}: not an address of this machine; use e.g. 127.0.0.1') from None
+        if isinstance(e, socket.gaierror) or e.errno == errno.EADDRNOTAVAIL:
+            raise CliError(f'--host {host!r}: not an address of this machine; use e.g. 127.0.0.1') from None
         raise CliError(f'cannot listen on {host}:{port}: {e.strerror}') from None
     sock.listen(2048) # uvicorn's default backlog; listening now makes the port ours before the URL is printed
-    sock.set_inheritable(True)
     return sock
 
 # %% ../nbs/07_cli.ipynb #ecf4d1d6

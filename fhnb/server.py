@@ -15,8 +15,8 @@ from .settings import load_settings
 from .assets import STATIC_PATH, static_app, HtmlRewrite, localize, warn_unvendored
 
 # %% auto #0
-__all__ = ['FORM_CAP', 'BUSY_RETRIES', 'RequestLog', 'refusal', 'error_page', 'share_sqlite', 'NbServer', 'current_server',
-           'serve_nb', 'in_kernel', 'show_root', 'serve']
+__all__ = ['FORM_CAP', 'BUSY_RETRIES', 'RequestLog', 'refusal', 'error_page', 'share_sqlite', 'open_socket', 'NbServer',
+           'current_server', 'serve_nb', 'in_kernel', 'show_root', 'serve']
 
 # %% ../nbs/02_server.ipynb #699f891b
 FORM_CAP = 2048   # bytes of a request body kept in the log
@@ -149,7 +149,8 @@ def share_sqlite():
     Database.__hash__ = lambda db: hash(db.__dict__['conn'])
 
 # %% ../nbs/02_server.ipynb #0d7ef6ce
-def _bind(host:str, port:int) -> socket.socket:
+def open_socket(host:str, port:int) -> socket.socket:
+    "A TCP socket bound to `host:port` (0: any free port), for uvicorn; shared with `fhnb serve`."
     fam = socket.AF_INET6 if ':' in host.strip('[]') else socket.AF_INET
     s = socket.socket(fam, socket.SOCK_STREAM, socket.IPPROTO_TCP)   # asyncio sets TCP_NODELAY only when proto is TCP: else +40 ms per request
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -269,10 +270,10 @@ def start(self:NbServer, port:int|None=None,  # port to bind (default: `self.por
     "Bind the port and run the server on its daemon thread; returns `self` once it accepts connections."
     if self.running: return self
     port = self.port if port is None else port
-    try: sock = _bind(self.host, port)
+    try: sock = open_socket(self.host, port)
     except OSError as e:
         if not (fallback and port): raise OSError(e.errno, f'port {port} on {self.host} is taken; pass port=0 for any free port') from None
-        sock = _bind(self.host, 0)
+        sock = open_socket(self.host, 0)
         print(f'fhnb: port {port} is taken; serving on port {sock.getsockname()[1]} instead')
     self._sock, self.port = sock, sock.getsockname()[1]
     share_sqlite()
