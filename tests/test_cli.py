@@ -111,10 +111,12 @@ def test_workers_share_rows(tmp_path):
     (tmp_path/'wapp.py').write_text(WORKER_APP)
     with serving('wapp:app', '--workers', 2, '--port', 0, cwd=tmp_path) as (url, p):
         writer = re.search(r'id="pid">(\d+)<', request(url + '/add', dict(text='from one worker'), hx=True)).group(1)
-        for _ in range(300):   # each request is a new connection; the kernel hands it to either worker
+        end = time.monotonic() + 30   # the second worker may still be starting: keep asking until it answers
+        while time.monotonic() < end:   # each request is a new connection; the kernel hands it to either worker
             page = request(url + '/')
             reader = re.search(r'id="pid">(\d+)<', page).group(1)
             if reader != writer: break
+            time.sleep(0.01)
         assert reader != writer, 'every request went to one worker'
         assert 'from one worker' in page
         stop(p, tmp_path)
