@@ -100,6 +100,7 @@ def update(tmp):
         pin = {'pin_note': f'the CDN URL is unpinned; {name}@{version} is what npm had when vendored'} if '/gh/' in url or '@latest/' in url else {}
         assets.append(dict(name=name, version=version, file=file, path=f'{d}/{file}', url=url, used_by=used_by,
                            sha256=sha256(files[file]), licence=licence, licence_file=lic_path, **({'licence_note': note} if note else {}), **pin))
+    htmx = next(a for a in assets if a['name'] == 'htmx.org' and a['licence'] == '0BSD')   # before anything is deleted
     if vendor.exists(): shutil.rmtree(vendor)
     vendor.mkdir(parents=True)
     for a in assets:
@@ -109,7 +110,6 @@ def update(tmp):
         out.write_bytes(files[a['file']])
         if 'licence_note' not in a: (vendor/a['licence_file']).write_bytes(files[licence_of(files)])
     if any('licence_note' in a for a in assets):
-        htmx = next(a for a in assets if a['name'] == 'htmx.org' and a['licence'] == '0BSD')
         shutil.copy(vendor/htmx['licence_file'], vendor/'htmx-ext-LICENSE')
     if stubs.exists(): shutil.rmtree(stubs)
     stubs.mkdir()
