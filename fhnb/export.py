@@ -103,7 +103,7 @@ except ImportError: pass
 root, out = sys.argv[1], sys.argv[2]
 sys.path.insert(0, root)
 banned, first = ('ipywidgets', 'ipykernel', 'anywidget', 'jupyter_'), {}
-def ours(fn): return fn.startswith(root) and not fn.startswith(sys.prefix) and 'site-packages' not in fn  # a .venv may live in the project
+def ours(fn): return fn.startswith(os.path.join(root, '')) and not fn.startswith(sys.prefix) and 'site-packages' not in fn  # a .venv may live in the project
 class Spy:
     def find_spec(self, name, path=None, target=None):
         top = name.split('.')[0]
