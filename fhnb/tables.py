@@ -2,7 +2,7 @@
 
 # %% ../nbs/04_tables.ipynb #eb715944
 from __future__ import annotations
-import sys, weakref
+import sys, weakref, inspect
 from dataclasses import fields, is_dataclass
 from functools import wraps
 from pathlib import Path
@@ -87,13 +87,16 @@ def check_spec(table:str,    # the table's name, for the message
             raise TableError(f"table {table!r}: pk {p!r} names no field; fields: {', '.join(columns) or 'none'}")
 
 # %% ../nbs/04_tables.ipynb #fdd1eff8
-def _create_opts(f): return set(f.__code__.co_varnames[:f.__code__.co_argcount + f.__code__.co_kwonlyargcount])
+_create_opts = {n for n in inspect.signature(_original(fastlite.Table, 'create')).parameters if n != 'self'}
+
+def _check_create(table, columns, pk=None):
+    "`check_spec` on what `Table.create` gets: its keyword options are not columns."
+    check_spec(table, {k:v for k,v in columns.items() if k not in _create_opts}, pk, columns.get('hash_id'))
 
 def _table_create(orig):
-    opts = _create_opts(orig)
     @wraps(orig)
     def create(self, columns=None, pk=None, **kwargs):
-        check_spec(self.name, {**(columns or {}), **{k:v for k,v in kwargs.items() if k not in opts}}, pk, kwargs.get('hash_id'))
+        _check_create(self.name, {**(columns or {}), **kwargs}, pk)
         return orig(self, columns, pk=pk, **kwargs)
     return create
 
@@ -106,16 +109,40 @@ def _db_create(orig):
         return orig(self, cls, name=name, pk=pk, **kwargs)
     return create
 
-def _get_tbl(orig):
-    @wraps(orig)
-    def _get_tbl(dt, nm, schema):
-        if not isinstance(schema, dict): check_spec(nm, schema)
-        return orig(dt, nm, schema)
-    return _get_tbl
-
 _wrap(fastlite.Table, 'create', _table_create)
 _wrap(Database, 'create', _db_create)
-_wrap(fasthtml.fastapp, '_get_tbl', _get_tbl)
+
+# %% ../nbs/04_tables.ipynb #5a1e0f3c
+def _table_specs(tbls, kwargs):
+    "The tables `fast_app` makes from its arguments, name to spec, read as fasthtml reads them."
+    if kwargs and isinstance(first(kwargs.values()), dict): return kwargs
+    return {**(tbls or {}), **({'items': kwargs} if kwargs else {})}
+
+def _check_table(name, spec):
+    "`check_spec` on one of `fast_app`'s table specs."
+    if not isinstance(spec, dict): check_spec(name, spec)
+    _check_create(name, {k:v for k,v in spec.items() if k not in ('pk', 'render')}, spec.get('pk'))
+
+def _fast_app(orig):
+    sig = inspect.signature(orig)
+    @wraps(orig)
+    def fast_app(*args, **kwargs):
+        a = sig.bind(*args, **kwargs).arguments
+        if a.get('db_file'):
+            for name, spec in _table_specs(a.get('tbls'), a.get('kwargs')).items(): _check_table(name, spec)
+        return orig(*args, **kwargs)
+    return fast_app
+
+def _use_everywhere(new):
+    "Rebind every name fasthtml's own `new` is bound to: in fasthtml's modules, and in a notebook's namespace."
+    orig, name = new._fhnb_orig, new.__name__
+    spaces = [vars(m) for n,m in list(sys.modules.items()) if n.split('.')[0] == 'fasthtml']
+    shell = sys.modules['IPython'].get_ipython() if 'IPython' in sys.modules else None
+    if shell is not None: spaces.append(shell.user_ns)
+    for ns in spaces:
+        if ns.get(name) is orig: ns[name] = new
+
+_use_everywhere(_wrap(fasthtml.fastapp, 'fast_app', _fast_app))
 
 # %% ../nbs/04_tables.ipynb #1da4844e
 def _get(orig):

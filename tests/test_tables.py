@@ -1,12 +1,12 @@
 """fhnb.tables: the pk-less insert fix, named errors, inline display in a real kernel, and the MiniDataAPI
 from route handlers through a real server."""
-import json, subprocess, sys, textwrap, importlib.util
+import subprocess, sys, textwrap
 from pathlib import Path
 import httpx, pytest
 from harness import free_port, wait_http
 import fastlite
-from fasthtml.common import fast_app
 from fhnb.tables import TableError, Rows, pkless_insert_broken
+from fasthtml.common import fast_app  # after fhnb.tables: fhnb's, which checks every spec before it opens the database
 
 PY = sys.executable
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,13 +79,26 @@ BAD = [
 BAD.append((dict(notes={'text': str, 'n': int|None}), "table 'notes' column 'n': int | None is not a column type"))
 
 @pytest.mark.parametrize('spec,msg', BAD, ids=['type', 'pk', 'list-spec', 'tuple-spec', 'optional'])
-def test_bad_spec_is_one_named_line_and_creates_no_table(tmp_path, monkeypatch, spec, msg):
+def test_bad_spec_is_one_named_line_and_writes_nothing(tmp_path, monkeypatch, spec, msg):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(TableError) as e: fast_app('data/app.db', **spec)
     assert msg in str(e.value) and '\n' not in str(e.value)
-    bad = [k for k,v in spec.items() if not isinstance(v, dict) or 'tags' in v or 'pk' in v]
-    db = fastlite.Database('data/app.db')
-    assert not any(n in db.t for n in bad + ['items']), db.t
+    assert list(tmp_path.iterdir()) == []   # no folder, no database file, no table made before the bad one
+
+def test_bad_spec_leaves_an_existing_database_as_it_was(tmp_path):
+    db = fastlite.Database(tmp_path/'app.db')
+    db.t.users.create(username=str)
+    with pytest.raises(TableError, match="table 'tags' column 'name'"):
+        fast_app(tmp_path/'app.db', users={'username': str, 'email': str}, notes={'text': str}, tags={'name': set})
+    assert db.t.users.columns_dict == {'username': str} and 'notes' not in db.t
+
+def test_bad_spec_in_a_kernel_writes_nothing_whatever_the_import_order(kernel, tmp_path):
+    kernel.ok(f'import os; os.chdir({str(tmp_path)!r})')
+    kernel.ok('from fasthtml.common import *')   # the seed's first line, before fhnb binds anything
+    kernel.ok('from fhnb import *')
+    r = kernel.run("app, rt, (notes, Note), (tags, Tag) = fast_app('data/app.db', notes={'text': str}, tags=['name'])")
+    assert (r.error or '').startswith("TableError: table 'tags': the spec must be a dict"), r.error
+    assert list(tmp_path.iterdir()) == []
 
 def test_bad_dataclass_pk(tmp_path):
     from dataclasses import dataclass
@@ -194,15 +207,8 @@ def get(who: str, status: str = 'open'):
 '''
 
 SERVE = '''
-import importlib.util
-if importlib.util.find_spec('fhnb.server'):
-    from fhnb.server import serve_nb
-    port = serve_nb(app, port={port}).port
-else:  # fhnb's server not there yet: real uvicorn on a daemon thread of the kernel
-    import threading, uvicorn
-    _srv = uvicorn.Server(uvicorn.Config(app, host='127.0.0.1', port={port}, log_level='warning'))
-    threading.Thread(target=_srv.run, daemon=True).start()
-    port = {port}
+from fhnb.server import serve_nb
+port = serve_nb(app, port={port}).port
 '''
 
 def test_operations_from_route_handlers_through_the_kernels_server(kernel):
