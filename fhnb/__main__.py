@@ -1,5 +1,4 @@
 "`python -m fhnb`: the `fhnb` command line."
-import sys
-from fhnb.cli import main
+from fhnb.cli import console
 
-sys.exit(main())
+console()
