@@ -1,17 +1,20 @@
 """Server benchmark: fhnb's kernel server against standalone uvicorn and fasthtml's `JupyUvi`, all on 127.0.0.1.
 
-    .venv/bin/python bench/server.py [--repeats 3] [--requests 300]
+    .venv/bin/python bench/server.py [--repeats 3] [--requests 300] [--paces 0.1,0.02] [--secs 30]
 
 One FastHTML app (a POST that returns an `Li` fragment, as `hx_post='/add'` does) served by
 (a) a standalone uvicorn process, (b) fhnb's `serve_nb` in an idle real ipykernel, (c) `JupyUvi` in an
-idle real ipykernel; then (b) and (c) while a CPU-bound cell runs in their kernel, and (b) once more with
-GIL switch intervals of 5 ms (the interpreter's default) and 0.2 ms instead of fhnb's 1 ms. While the cell
-runs, requests arrive one every `--pace` s (20 ms: a person typing). Latency: sequential POSTs on
-one keep-alive connection (p50, p99); requests/s: 4 client threads. The CPU-bound cell is also timed with
-and without requests arriving. Medians over repeats; ratios against (a) measured in the same run.
-The client runs on the same machine; on a shared machine expect noise.
+idle real ipykernel. Idle latency: sequential POSTs on one keep-alive connection (p50, p99); requests/s:
+4 client threads; medians over repeats, ratios against (a) measured in the same run.
+
+Then a CPU-bound cell runs in (b)'s and (c)'s kernels for `--secs`, while requests arrive one every `--pace`
+seconds in every other one-second window. The cell notes the time after each ~20 ms chunk of work; its
+slowdown is the median, over adjacent pairs of windows, of its mean chunk time with requests over without.
+Pairing neighbouring windows cancels the slow drift of a shared machine. (b) runs with its defaults (switch
+interval 1 ms, 0.2 ms while answering) and with a fixed 1 ms; (c) with the interpreter's 5 ms.
+The client runs on the same 2 cores; expect noise.
 """
-import argparse, statistics, subprocess, sys, tempfile, threading, time
+import argparse, json, statistics, subprocess, sys, tempfile, threading, time
 from pathlib import Path
 import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent/'tests'))
@@ -28,8 +31,15 @@ def post(title:str):
     items.append(title)
     return Li(title)
 '''
-# A CPU-bound cell: pure Python, holds the GIL. `busy_s` is its own duration.
-BUSY = 't0 = time.perf_counter()\nx = 0\nfor i in range({n}): x += i % 7\nbusy_s = time.perf_counter() - t0'
+# A CPU-bound cell: pure Python, holds the GIL. It runs for `secs`, noting the time after each chunk of work (~20 ms).
+CELL = '''
+import time
+marks, _end = [], time.time() + {secs}
+while time.time() < _end:
+    x = 0
+    for i in range({chunk}): x += i % 7
+    marks.append(time.time())
+'''
 
 def latency(url, n):
     "p50, p99 in ms of `n` sequential POSTs."
@@ -54,25 +64,28 @@ def rps(url, n, threads=4):
     for t in ts: t.join()
     return n / (time.perf_counter() - t0)
 
-def busy_run(k, url, n_iter, with_requests, pace):
-    "Run the CPU-bound cell; with requests: one POST every `pace` s until it ends. Returns (cell s, p50, p99, n)."
-    done = threading.Event()
-    def cell():
-        try: k.ok(BUSY.format(n=n_iter), timeout=300)
-        finally: done.set()
-    t = threading.Thread(target=cell); t.start()
+def busy_run(k, url, secs, window, pace, chunk):
+    """Run the CPU-bound cell for `secs` while requests arrive every `pace` s in every other `window`-s window (off, on, off, ...).
+    Returns the cell's slowdown (median over adjacent off/on window pairs of its mean chunk time), the pairs, the latencies (ms)."""
+    cell = threading.Thread(target=k.ok, args=(CELL.format(secs=secs, chunk=chunk),), kwargs=dict(timeout=secs + 60))
+    t0 = time.time() + 0.3   # windows count from here; the cell starts at once
+    cell.start()
     lat = []
-    if with_requests:
-        time.sleep(0.2)   # let the cell start
-        with httpx.Client(timeout=30) as c:
-            end = time.monotonic() + 120
-            while not done.is_set() and time.monotonic() < end:
-                s = time.perf_counter(); c.post(url + '/add', data={'title': 'b'}); lat.append((time.perf_counter() - s) * 1000)
-                done.wait(max(0, pace - (time.perf_counter() - s)))
-    t.join()
-    cell_s = float(k.ok('print(busy_s)').stdout)
-    lat.sort()
-    return cell_s, (lat[len(lat)//2] if lat else None), (lat[min(len(lat)-1, int(len(lat)*0.99))] if lat else None), len(lat)
+    with httpx.Client(timeout=30) as c:
+        while (now := time.time()) < t0 + secs - window:
+            w = int((now - t0) // window) if now >= t0 else -1
+            if w % 2 == 0 or w < 0: time.sleep(t0 + (w + 1) * window - now); continue   # an off window: no requests
+            s = time.perf_counter(); c.post(url + '/add', data={'title': 'b'}); lat.append((time.perf_counter() - s) * 1000)
+            time.sleep(max(0, pace - (time.perf_counter() - s)))
+    cell.join()
+    marks = json.loads(k.ok('import json; print(json.dumps(marks))').stdout)
+    per_window = {}
+    for a, b in zip(marks, marks[1:]):   # a chunk counts for the window it lies wholly in
+        wa, wb = int((a - t0) // window), int((b - t0) // window)
+        if a >= t0 and wa == wb: per_window.setdefault(wa, []).append(b - a)
+    mean = {w: statistics.mean(d) for w, d in per_window.items()}
+    ratios = [mean[w + 1] / mean[w] for w in mean if w % 2 == 0 and w + 1 in mean]
+    return statistics.median(ratios), len(ratios), sorted(lat)
 
 def med(xs): return statistics.median([x for x in xs if x is not None])
 
@@ -80,8 +93,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--repeats', type=int, default=3)
     ap.add_argument('--requests', type=int, default=300)
-    ap.add_argument('--pace', type=float, default=0.02, help='seconds between requests while the cell runs (20 ms: typing speed)')
-    ap.add_argument('--busy-iter', type=int, default=15_000_000, help='loop size of the CPU-bound cell (~2-4 s)')
+    ap.add_argument('--paces', default='0.1,0.02', help='seconds between requests while the cell runs: 0.1 is a person clicking and typing fast, 0.02 a flood')
+    ap.add_argument('--secs', type=float, default=30, help='how long the CPU-bound cell runs, for each configuration and pace')
+    ap.add_argument('--chunk', type=int, default=300_000, help='loop iterations between the cell\'s time marks (~20 ms)')
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp())
     (tmp/'benchapp.py').write_text(APP)
@@ -107,14 +121,15 @@ def main():
         for name, url in [('a', sa), ('b', fh), ('c', ju)] * a.repeats:   # interleaved
             l50, l99 = latency(url, a.requests)
             res.setdefault(name, []).append((l50, l99, rps(url, a.requests)))
-        # busy kernels: the cell without, then with requests arriving, each configuration in turn, interleaved
+        # busy kernels: each configuration and pace in turn
         busy = {}
-        configs = [('b', kf, fh, 0.001), ('b5', kf, fh, 0.005), ('b02', kf, fh, 0.0002), ('c', kj, ju, None)]
-        for _ in range(a.repeats):
-            for name, k, url, si in configs:
-                if si: k.ok(f'import sys; sys.setswitchinterval({si})')
-                busy.setdefault(name + ' quiet', []).append(busy_run(k, url, a.busy_iter, False, a.pace))
-                busy.setdefault(name + ' busy', []).append(busy_run(k, url, a.busy_iter, True, a.pace))
+        configs = [('b', kf, fh, 'srv.request_switch_interval = NbServer.request_switch_interval'),
+                   ('b1', kf, fh, 'srv.request_switch_interval = None'), ('c', kj, ju, '')]
+        for pace in [float(p) for p in a.paces.split(',')]:
+            for name, k, url, setup in configs:
+                if setup: k.ok(setup)
+                busy[name, pace] = busy_run(k, url, a.secs, 1.0, pace, a.chunk)
+        kf.ok('srv.request_switch_interval = NbServer.request_switch_interval')
     finally:
         for k in kernels: k.shutdown()
         p.terminate(); p.wait(10)
@@ -125,12 +140,12 @@ def main():
     for name, label in [('a', '(a) standalone uvicorn process'), ('b', '(b) fhnb serve_nb, idle kernel'), ('c', '(c) JupyUvi, idle kernel')]:
         l50, l99, r = (med([x[i] for x in res[name]]) for i in range(3))
         print(f'{label:44} {l50:8.2f} {l99:8.2f} {r:8.0f} {l50/base50:7.2f} {l99/base99:7.2f} {r/base_rps:8.2f}')
-    print(f'\n{"while a CPU-bound cell runs":44} {"p50 ms":>8} {"p99 ms":>8} {"n req":>8} {"cell s":>7} {"quiet s":>7} {"cell x":>8}')
-    for name, label in [('b', '(b) fhnb, switch interval 1 ms (its default)'), ('b5', '(b) fhnb, switch interval 5 ms'),
-                        ('b02', '(b) fhnb, switch interval 0.2 ms'), ('c', '(c) JupyUvi, switch interval 5 ms')]:
-        q, b = busy[name + ' quiet'], busy[name + ' busy']
-        qs, bs = med([x[0] for x in q]), med([x[0] for x in b])
-        print(f'{label:44} {med([x[1] for x in b]):8.2f} {med([x[2] for x in b]):8.2f} {med([x[3] for x in b]):8.0f} {bs:7.2f} {qs:7.2f} {bs/qs:8.3f}')
+    labels = {'b': '(b) fhnb, defaults (1 ms; 0.2 ms answering)', 'b1': '(b) fhnb, fixed switch interval 1 ms', 'c': '(c) JupyUvi, switch interval 5 ms'}
+    for pace in sorted({p for _, p in busy}, reverse=True):
+        print(f'\n{f"CPU-bound cell, a request every {pace*1000:g} ms":44} {"p50 ms":>8} {"p99 ms":>8} {"n req":>8} {"cell x":>8} {"pairs":>6}')
+        for name in labels:
+            x, pairs, lat = busy[name, pace]
+            print(f'{labels[name]:44} {lat[len(lat)//2]:8.2f} {lat[min(len(lat)-1, int(len(lat)*0.99))]:8.2f} {len(lat):8d} {x:8.3f} {pairs:6d}')
     print('\ntargets: idle p50 x <= 1.10 and req/s x >= 0.9 for (b); busy p99 <= 15 ms with cell x <= 1.05')
 
 if __name__ == '__main__': main()

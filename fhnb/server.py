@@ -163,7 +163,8 @@ def _hx_headers(hdrs:dict) -> dict: return {k: v for k, v in hdrs.items() if k.s
 
 class NbServer:
     "The kernel's uvicorn server: one daemon thread with its own event loop, serving the current `app` on loopback."
-    switch_interval = 0.001  # seconds; GIL switch interval while serving (the interpreter's default is 0.005)
+    switch_interval = 0.001           # seconds: the GIL switch interval while serving (the interpreter's default is 0.005)
+    request_switch_interval = 0.0002  # seconds: the same while a request is being answered (None: keep `switch_interval`)
 
     def __init__(self, app=None,           # the ASGI app to serve (usually a `FastHTML` app)
                  host:str='127.0.0.1',     # address to bind: loopback by default
@@ -173,7 +174,8 @@ class NbServer:
         self.log, self.listeners, self.head_snippets, self._failed = RequestLog(), [], [], []
         self.internal = Router([Route('/_fhnb/health', self._health)])
         self.internal.routes.append(Mount(STATIC_PATH, app=static_app))
-        self.server = self.thread = self._sock = None
+        self.server = self.thread = self._sock = self._idle_interval = None
+        self._answering = 0   # requests in flight
         self.app = app
 
     @property
@@ -212,8 +214,35 @@ async def _send_plain(send, status:int, text:str):
     await send({'type': 'http.response.start', 'status': status, 'headers': [(b'content-type', b'text/plain; charset=utf-8')]})
     await send({'type': 'http.response.body', 'body': text.encode()})
 
+_computing = False   # is a cell running? Kept by IPython's cell events in a kernel (`_track_cells`)
+
+def _cell_started(*_):
+    global _computing
+    _computing = True
+
+def _cell_ended(*_):
+    global _computing
+    _computing = False
+
+def _track_cells(ip):
+    "Keep `_computing` from `ip`'s cell events (once per kernel)."
+    for event, f in (('pre_run_cell', _cell_started), ('post_run_cell', _cell_ended)):
+        if f not in ip.events.callbacks[event]: ip.events.register(event, f)
+
 @patch
 async def __call__(self:NbServer, scope, receive, send):
+    "`_dispatch`; while a cell computes, with the GIL switch interval at `request_switch_interval` until the request is answered."
+    if scope['type'] != 'http' or not (_computing and self.request_switch_interval and self._idle_interval):
+        return await self._dispatch(scope, receive, send)
+    self._answering += 1   # only ever on the server's own thread
+    if self._answering == 1: sys.setswitchinterval(self.request_switch_interval)
+    try: return await self._dispatch(scope, receive, send)
+    finally:
+        self._answering -= 1
+        if not self._answering: sys.setswitchinterval(self._idle_interval)
+
+@patch
+async def _dispatch(self:NbServer, scope, receive, send):
     "guard -> log -> `/_fhnb/*` | the current app."
     if scope['type'] == 'lifespan': return   # apps are swapped at will: no lifespan
     hdrs = {k.decode('latin-1').lower(): v.decode('latin-1') for k, v in scope.get('headers', [])}
@@ -278,6 +307,7 @@ def start(self:NbServer, port:int|None=None,  # port to bind (default: `self.por
     self._sock, self.port = sock, sock.getsockname()[1]
     share_sqlite()
     if self.switch_interval and sys.getswitchinterval() > self.switch_interval: sys.setswitchinterval(self.switch_interval)
+    self._idle_interval = sys.getswitchinterval()
     config = uvicorn.Config(self, host=self.host, port=self.port, lifespan='off', log_config=None, log_level='warning',
                             access_log=False, timeout_graceful_shutdown=1)
     self.server = uvicorn.Server(config)
@@ -291,10 +321,17 @@ def start(self:NbServer, port:int|None=None,  # port to bind (default: `self.por
         time.sleep(0.001)
     return self
 
+def _loop_factory():
+    "uvloop's event loop where it is installed (python-fasthtml brings it on Linux and macOS), else asyncio's."
+    try: import uvloop
+    except ImportError: return None
+    return uvloop.new_event_loop
+
 @patch
 def _run(self:NbServer, server, sock):
-    "The server thread: a fresh event loop running uvicorn until `should_exit`."
-    try: asyncio.run(server.serve(sockets=[sock]))
+    "The server thread: a fresh event loop (uvloop's, as standalone uvicorn uses, where installed) running uvicorn until `should_exit`."
+    try:
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner: runner.run(server.serve(sockets=[sock]))
     finally: sock.close()
 
 @patch
@@ -417,4 +454,6 @@ def _patch_fasthtml_serve():
     for name, m in list(sys.modules.items()):
         if name.split('.')[0] == 'fasthtml' and getattr(m, 'serve', None) is _fh_serve: m.serve = serve
 
-if in_kernel(): _patch_fasthtml_serve()
+if in_kernel():
+    _patch_fasthtml_serve()
+    _track_cells(sys.modules['IPython'].get_ipython())

@@ -308,6 +308,17 @@ def test_requests_answered_while_a_cell_computes(kernel):
     print(f'busy kernel: p50 {p50:.1f} ms, p90 {p90:.1f} ms, max {lat[-1]:.1f} ms')
     assert p50 < 25 and p90 < 60, (p50, p90)
 
+def test_switch_interval_is_short_only_while_a_cell_computes_and_a_request_is_answered(kernel):
+    url = serving(kernel)
+    kernel.ok('import sys\n@rt("/interval")\ndef get(): return str(sys.getswitchinterval())')
+    def interval(): return round(float(httpx.get(url + '/interval').text), 6)
+    assert interval() == 0.001                       # idle kernel: no cell competes for the GIL
+    kernel.kc.execute('t0 = time.perf_counter()\nx = 0\nwhile time.perf_counter() - t0 < 2: x += 1')
+    time.sleep(0.3)
+    assert interval() == 0.0002                      # a cell computes: the server takes the GIL back sooner
+    assert kernel.ok('print(round(sys.getswitchinterval(), 6))').stdout.strip() == '0.001'   # queued behind the cell
+    assert interval() == 0.001
+
 # --- Seed code ----------------------------------------------------------------------------------------
 
 SEED = '''
