@@ -40,6 +40,8 @@ def load_app(spec:str,              # `module:attr`, e.g. `myapp.app:app`
     if not (sep and mod and attr): raise CliError(f'app {spec!r}: expected MODULE:APP, e.g. myapp.app:app')
     if root and str(root) not in sys.path: sys.path.insert(0, str(root))
     import fhnb.tables  # fastlite's fixes and named errors, in place before the app makes its tables
+    from fhnb.server import share_sqlite
+    share_sqlite()      # and SQLite as a server needs it: workers open the database together
     try: m = importlib.import_module(mod)
     except ModuleNotFoundError as e:
         if e.name and (mod == e.name or mod.startswith(e.name + '.')):
@@ -51,9 +53,7 @@ def load_app(spec:str,              # `module:attr`, e.g. `myapp.app:app`
 
 # %% ../nbs/08_cli.ipynb #d559e216
 def prepare_app(app, offline:bool=True):
-    "`app` as `fhnb serve` runs it: thread-safe SQLite, and fhnb's assets when `offline`."
-    from fhnb.server import share_sqlite
-    share_sqlite()
+    "`app` as `fhnb serve` runs it: with fhnb's assets when `offline`."
     if offline:
         from fhnb.assets import offline as with_assets
         app = with_assets(app)

@@ -107,6 +107,23 @@ def get(): return Div(P(os.getpid(), id='pid'), *[P(n.text, cls='note') for n in
 def post(text:str): notes.insert(text=text); return P(os.getpid(), id='pid')
 '''
 
+LOCKED_APP = "from fasthtml.common import *\napp, rt, notes, Note = fast_app('app.db', notes=dict(id=int, text=str, pk='id'))\n"
+
+def test_an_app_opening_a_locked_database_waits_for_it(tmp_path):
+    "Workers open the app's database together, and apsw's open hooks (WAL, `pragma optimize`) may meet another's lock: wait, don't die."
+    import sqlite3
+    (tmp_path/'lapp.py').write_text(LOCKED_APP)
+    con = sqlite3.connect(tmp_path/'app.db', isolation_level=None)
+    con.execute('create table other(x)'); con.execute('begin exclusive')
+    p = subprocess.Popen([sys.executable, '-c', "from fhnb.cli import load_app; print(load_app('lapp:app', '.').routes[0].path)"],
+                         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(2)   # time to import FastHTML and reach the locked file
+        assert p.poll() is None, p.communicate()
+    finally: con.execute('rollback'); con.close()
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 0 and 'BusyError' not in err, err
+
 def test_workers_share_rows(tmp_path):
     (tmp_path/'wapp.py').write_text(WORKER_APP)
     with serving('wapp:app', '--workers', 2, '--port', 0, cwd=tmp_path) as (url, p):
