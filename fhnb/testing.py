@@ -63,9 +63,10 @@ class HxClient:
                  base:str='http://testserver'):
         self.base, self.url, self.client = base, base + '/', Client(app, url=base)
 
-    def request(self, method:str, path:str, hx_target=None, hx_trigger=None, hx_trigger_name=None, headers=None, **params) -> HxResponse:
-        "Send `method path` with HTMX's headers; `params` are form fields, or the query of a GET or DELETE."
+    def request(self, method:str, path:str, hx_target=None, hx_trigger=None, hx_trigger_name=None, headers=None, form:dict|None=None, **params) -> HxResponse:
+        "Send `method path` with HTMX's headers; `params` are form fields, or the query of a GET or DELETE (`form`: fields named like these parameters)."
         hdrs = {**hx_headers(self.url, hx_target, hx_trigger, hx_trigger_name), **(headers or {})}
+        params = {**params, **(form or {})}
         kw = dict(params=params) if method.upper() in ('GET', 'DELETE') else dict(data=params)
         return HxResponse(getattr(self.client, method.lower())(path, headers=hdrs, **kw), method.upper(), path)
 
