@@ -143,18 +143,16 @@ def _thread_conn(db):
 def _patient(hook):
     "apsw connection `hook`, retried while the database is locked (apsw's best practice runs `pragma optimize` on open)."
     def patient(c): _retry(lambda: hook(c))
-    patient._fhnb_patient = True
     return patient
 
 def _wait_when_locked(c): c.set_busy_handler(_busy)
-_wait_when_locked._fhnb_patient = True
 
 def share_sqlite():
     "Give each thread its own connection to a fastlite/apswutils `Database` file, and make opening one wait on a locked file (idempotent)."
     import apsw
     from apswutils.db import Database   # applies apsw's best practice: its connection hook is in place from here on
     if isinstance(Database.__dict__.get('conn'), property): return
-    apsw.connection_hooks[:] = [h if getattr(h, '_fhnb_patient', False) else _patient(h) for h in apsw.connection_hooks] + [_wait_when_locked]
+    apsw.connection_hooks[:] = [_patient(h) for h in apsw.connection_hooks] + [_wait_when_locked]
     logging.getLogger('apsw').addFilter(_QuietOptimize())   # apswutils sends SQLite's log there
     Database.conn = property(_thread_conn, lambda db, c: db.__dict__.__setitem__('conn', c))
     Database.__hash__ = lambda db: hash(db.__dict__['conn'])
