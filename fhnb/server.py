@@ -13,6 +13,7 @@ import fasthtml.core
 from fastcore.basics import patch
 from .settings import load_settings
 from .assets import STATIC_PATH, static_app, HtmlRewrite, localize, warn_unvendored
+from .tables import _original, _use_everywhere   # how fhnb puts its versions of fasthtml's functions in place
 
 # %% auto #0
 __all__ = ['FORM_CAP', 'BUSY_RETRIES', 'RequestLog', 'refusal', 'error_page', 'share_sqlite', 'open_socket', 'NbServer',
@@ -135,9 +136,7 @@ def _thread_conn(db):
     key = (fn, flags, vfs)
     if key not in conns:
         import apsw
-        c = _retry(lambda: apsw.Connection(fn, flags=flags, vfs=vfs))  # its open hooks may meet a locked db
-        c.set_busy_handler(_busy)
-        conns[key] = c
+        conns[key] = apsw.Connection(fn, flags=flags, vfs=vfs)   # `share_sqlite`'s connection hooks wait on a locked file
     return conns[key]
 
 def _patient(hook):
@@ -400,8 +399,6 @@ def _exit():
     if _server is not None and _server.server is not None: _server.server.should_exit = True
 
 # %% ../nbs/02_server.ipynb #2438fb48
-_fh_add_route = fasthtml.core.FastHTML.add_route
-
 def _meths(r): return set(getattr(r, 'methods', None) or ()) - {'HEAD'}
 
 def _add_route(self:fasthtml.core.FastHTML, route):
@@ -421,7 +418,7 @@ def _add_route(self:fasthtml.core.FastHTML, route):
 fasthtml.core.FastHTML.add_route = _add_route
 
 # %% ../nbs/02_server.ipynb #891a12ec
-_fh_serve = fasthtml.core.serve
+_fh_serve = _original(fasthtml.core, 'serve')   # fasthtml's own, also when this module runs again
 
 def in_kernel() -> bool:
     "Whether this code runs in a Jupyter kernel (ipykernel)."
@@ -458,11 +455,8 @@ def serve(appname=None,   # module name, as fasthtml's `serve` (outside a kernel
         elif back and back.f_globals.get('__name__') == '__main__': appname = inspect.getmodule(bk).__name__
     if appname: return _fh_serve(appname, app, host=host, port=port, reload=reload, procs=procs, **kwargs)
 
-def _patch_fasthtml_serve():
-    "Make every fasthtml module's `serve` this one, so `from fasthtml.common import *` after fhnb keeps it."
-    for name, m in list(sys.modules.items()):
-        if name.split('.')[0] == 'fasthtml' and getattr(m, 'serve', None) is _fh_serve: m.serve = serve
+serve._fhnb_orig = _fh_serve
 
 if in_kernel():
-    _patch_fasthtml_serve()
+    _use_everywhere(serve)
     _track_cells(sys.modules['IPython'].get_ipython())

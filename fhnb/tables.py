@@ -33,6 +33,11 @@ def _wrap(owner, name, make):
     setattr(owner, name, new)
     return new
 
+def _shell():
+    "The IPython shell this process runs, if any (never imports IPython)."
+    ipy = sys.modules.get('IPython')
+    return ipy.get_ipython() if ipy else None
+
 # %% ../nbs/04_tables.ipynb #094a7ca3
 def pkless_insert_broken() -> bool:
     "Does fastlite's own `get_last` still fail after inserting into a table without a pk?"
@@ -137,7 +142,7 @@ def _use_everywhere(new):
     "Rebind every name fasthtml's own `new` is bound to: in fasthtml's modules, and in a notebook's namespace."
     orig, name = new._fhnb_orig, new.__name__
     spaces = [vars(m) for n,m in list(sys.modules.items()) if n.split('.')[0] == 'fasthtml']
-    shell = sys.modules['IPython'].get_ipython() if 'IPython' in sys.modules else None
+    shell = _shell()
     if shell is not None: spaces.append(shell.user_ns)
     for ns in spaces:
         if ns.get(name) is orig: ns[name] = new
@@ -231,8 +236,7 @@ row_classes = weakref.WeakSet()  # dataclasses used as a fastlite table's `cls`:
 
 def _html_formatter():
     "IPython's `text/html` formatter, if this process runs an IPython shell (never imports IPython)."
-    ipy = sys.modules.get('IPython')
-    ip = ipy.get_ipython() if ipy else None
+    ip = _shell()
     return ip.display_formatter.formatters['text/html'] if ip else None
 
 def _row_html(row): return to_xml(Rows(row))
