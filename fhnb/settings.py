@@ -37,6 +37,18 @@ def _preview_height(v:str) -> str|int:
     if not v.isdigit() or int(v) == 0: raise ValueError('auto, or a height in pixels such as 400')
     return int(v)
 
+def _allowed_hosts(v:str) -> tuple[str, ...]:
+    names = tuple(n for n in re.split(r'[\s,]+', v) if n)
+    for n in names:
+        if not re.fullmatch(r'[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\]', n): raise ValueError(f'host names separated by commas, e.g. myapp.example.com, 10.0.0.5 ({n!r} is not a host name)')
+    return names
+
+def _probe_timeout(v:str) -> float:
+    try: t = float(v)
+    except ValueError: t = 0
+    if not 0 < t <= 3600: raise ValueError('seconds from 1 to 3600, such as 120')
+    return t
+
 def _proxy(v:str) -> str:
     if v not in _proxy_modes: raise ValueError(' | '.join(_proxy_modes))
     return v
@@ -51,9 +63,12 @@ class Settings:
     offline:bool = True           # pages use htmx, its extensions and Pico from `fhnb/static`
     preview_height:str|int = 'auto' # `auto`, or pixels
     proxy:str = 'auto'            # auto | direct | jupyter-server-proxy
+    allowed_hosts:tuple = ()      # host names `fhnb serve` accepts when bound beyond loopback
+    probe_timeout:float = 120     # seconds `fhnb export` waits for the exported app to import
     path:Path|None = None         # the `settings.ini` these came from, if any
 
-_parsers = dict(host=_host, port=_port, app=_app, offline=_offline, preview_height=_preview_height, proxy=_proxy)
+_parsers = dict(host=_host, port=_port, app=_app, offline=_offline, preview_height=_preview_height, proxy=_proxy,
+                allowed_hosts=_allowed_hosts, probe_timeout=_probe_timeout)
 
 # %% ../nbs/00_settings.ipynb #e1f8b1bf
 def find_settings(start:str|Path|None=None) -> Path|None:
