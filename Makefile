@@ -30,10 +30,10 @@ test: check-export
 	$(BIN)/python -m pytest -q
 	$(BIN)/nbdev-test --n-workers 2
 
-# Re-fetch the vendored front-end assets with `npm pack` and check their hashes (not run by CI).
-# `make vendor ARGS=--update` rebuilds fhnb/static/vendor from the installed python-fasthtml.
+# Check the vendored front-end assets against npm and repository snapshots (SNAPSHOTS=DIR of OWNER+NAME/repo git dirs; not run by CI).
+# `make vendor SNAPSHOTS=DIR ARGS=--update` rebuilds fhnb/static/vendor from the installed python-fasthtml.
 vendor: $(STAMP)
-	$(BIN)/python scripts/vendor.py $(ARGS)
+	$(BIN)/python scripts/vendor.py $(if $(SNAPSHOTS),--snapshots $(SNAPSHOTS)) $(ARGS)
 
 clean:
 	rm -rf $(VENV) _docs _proc .pytest_cache

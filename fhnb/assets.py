@@ -2,7 +2,7 @@
 
 # %% ../nbs/01_assets.ipynb #564f466e
 from __future__ import annotations
-import json, re, warnings
+import json, re
 from functools import cache
 from importlib.resources import files
 from inspect import signature
@@ -11,9 +11,12 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, PlainTextResponse
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
+from fastcore.xml import to_xml
+from fasthtml.core import flat_xt
 
 # %% auto #0
-__all__ = ['STATIC_PATH', 'static_app', 'manifest', 'localize', 'asset_urls', 'HtmlRewrite', 'warn_unvendored', 'offline']
+__all__ = ['STATIC_PATH', 'static_app', 'ADDED_HEADERS', 'manifest', 'localize', 'asset_urls', 'HtmlRewrite', 'app_headers',
+           'page_rewrites', 'offline']
 
 # %% ../nbs/01_assets.ipynb #ab348490
 STATIC_PATH = '/_fhnb/static'            # where fhnb's static files are served, on every app fhnb serves
@@ -21,7 +24,7 @@ _static = files('fhnb')/'static'         # importlib.resources: the same folder 
 
 @cache
 def manifest() -> dict:
-    "The vendored assets: `fhnb/static/vendor/manifest.json` (`assets`, and `unvendored` CDN files with no npm source)"
+    "The vendored assets: `fhnb/static/vendor/manifest.json` (`assets`: where each came from, its sha256 and licence)"
     return json.loads((_static/'vendor'/'manifest.json').read_text())
 
 # %% ../nbs/01_assets.ipynb #f040a453
@@ -50,8 +53,7 @@ class _Static(StaticFiles):
 static_app = _Static(packages=[('fhnb', 'static')])  # mount at `STATIC_PATH`
 
 # %% ../nbs/01_assets.ipynb #705ec90a
-_local = {a['url']: f"{STATIC_PATH}/vendor/{a['path']}" for a in manifest()['assets']} | {
-          u['url']: f"{STATIC_PATH}/{u['stub']}" for u in manifest()['unvendored']}
+_local = {a['url']: f"{STATIC_PATH}/vendor/{a['path']}" for a in manifest()['assets']}
 _cdn_re = re.compile('https://(?:' + '|'.join(re.escape(u[len('https://'):]) for u in sorted(_local, key=len, reverse=True)) + r')(?![\w./-])')
 _prefix_re = re.compile(r'(?:/[\w.~%:-]+)+')   # e.g. /user/me/proxy/8000 or /proxy/127.0.0.1:8000
 
@@ -128,21 +130,41 @@ class HtmlRewrite:
             await send({'type': 'http.response.body', 'body': body})
         await self.app(scope, receive, _send)
 
-# %% ../nbs/01_assets.ipynb #774e1e90
-_warned = False
-def warn_unvendored():
-    "Warn once per process which CDN files have no npm source, and what pages lose without them"
-    global _warned
-    if _warned or not manifest()['unvendored']: return
-    _warned = True
-    missing = '; '.join(f"{u['name']} ({u['breaks']})" for u in manifest()['unvendored'])
-    warnings.warn(f"fhnb offline: no npm source, so not vendored: {missing}. Pages get a stub that logs this in the browser "
-                  "console; htmx, its extensions, Pico and css-scope-inline work offline. Set offline = false in settings.ini "
-                  "to load the missing files from their CDN.", stacklevel=3)
+# %% ../nbs/01_assets.ipynb #e7586893
+_html_re, _head_end_re, _body_end_re = (re.compile(p, re.I) for p in (r'<html\b[^>]*>', r'</head\s*>', r'</body\s*>'))
 
+def _marker(app) -> str|None:
+    "A URL `app`'s headers load (its htmx, usually): a page that loads it has the headers already"
+    for h in flat_xt(getattr(app, 'hdrs', None) or ()):
+        attrs = getattr(h, 'attrs', {})
+        if url := attrs.get('src') or attrs.get('href'): return url
+
+def _from_htmx(scope) -> bool: return any(k == b'hx-request' for k, _ in scope.get('headers', ()))
+
+# %% ../nbs/01_assets.ipynb #a6e5a4ec
+ADDED_HEADERS = "added the app's headers (htmx, its scripts, styles) to a hand-built <html> document; plain FastHTML sends it as written"
+
+def app_headers(app):
+    "A rewrite for `HtmlRewrite`: a whole `<html>` document `app` answered without its headers gets them"
+    def add_headers(html:str, scope:dict) -> str:
+        url = _marker(app)
+        if not url or url in html or _from_htmx(scope) or not (doc := _html_re.search(html)): return html
+        hdrs, ftrs = to_xml(flat_xt(app.hdrs)), to_xml(flat_xt(getattr(app, 'ftrs', None) or ()))
+        if m := _head_end_re.search(html): html = html[:m.start()] + hdrs + html[m.start():]
+        else: html = html[:doc.end()] + f'<head>{hdrs}</head>' + html[doc.end():]
+        if ftrs and (ends := list(_body_end_re.finditer(html))): html = html[:ends[-1].start()] + ftrs + html[ends[-1].start():]
+        scope.setdefault('fhnb.notes', []).append(ADDED_HEADERS)
+        return html
+    return add_headers
+
+def page_rewrites(app, offline:bool=True) -> list:
+    "What fhnb does to `app`'s pages: `app_headers`, then `localize` when `offline`"
+    return [app_headers(app), *([localize] if offline else [])]
+
+# %% ../nbs/01_assets.ipynb #774e1e90
 class _Offline:
     "`app` with fhnb's static files at `STATIC_PATH` and its pages' vendored CDN URLs made local"
-    def __init__(self, app): self.app, self.pages = app, HtmlRewrite(app, localize)
+    def __init__(self, app): self.app, self.pages = app, HtmlRewrite(app, *page_rewrites(app))
     def __repr__(self): return f'offline({self.app!r})'
     async def __call__(self, scope, receive, send):
         if scope['type'] == 'http' and _route_path(scope).startswith(STATIC_PATH + '/'):
@@ -152,5 +174,4 @@ class _Offline:
 
 def offline(app):
     "ASGI app: `app` with its pages using fhnb's vendored assets, served at `STATIC_PATH`"
-    warn_unvendored()
     return _Offline(app)

@@ -12,7 +12,7 @@ from starlette.routing import Mount, Route, Router
 import fasthtml.core
 from fastcore.basics import patch
 from .settings import load_settings
-from .assets import STATIC_PATH, static_app, HtmlRewrite, localize, warn_unvendored
+from .assets import STATIC_PATH, static_app, HtmlRewrite, page_rewrites
 from .tables import _original, _use_everywhere   # how fhnb puts its versions of fasthtml's functions in place
 
 # %% auto #0
@@ -214,8 +214,7 @@ def _inject_head(self:NbServer, page:str) -> str:
 @patch
 def _wrap(self:NbServer, app):
     if app is None: return None
-    if self.offline: warn_unvendored()
-    return HtmlRewrite(app, *([localize] if self.offline else []), self._inject_head)
+    return HtmlRewrite(app, *page_rewrites(app, self.offline), self._inject_head)
 
 # %% ../nbs/02_server.ipynb #6a88f77b
 async def _send_plain(send, status:int, text:str):

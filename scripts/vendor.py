@@ -1,29 +1,26 @@
 """Vendor the front-end assets that python-fasthtml's page headers load from a CDN into `fhnb/static/vendor/`.
 
-    python scripts/vendor.py            # re-fetch every asset in the manifest with `npm pack` and check its sha256
-    python scripts/vendor.py --update   # rebuild the vendor folder and manifest from the installed python-fasthtml
+    python scripts/vendor.py --snapshots DIR            # check every vendored file: npm tarballs and repository snapshots
+    python scripts/vendor.py --snapshots DIR --update   # rebuild the vendor folder and manifest from the installed python-fasthtml
 
 The list of assets comes from fasthtml itself (`htmx_exts`, its default `Script`s, Pico), so `--update` after a
-fasthtml upgrade picks up the new pinned versions. Needs `npm` and the npm registry; CI never runs it."""
+fasthtml upgrade picks up the new pinned versions. npm packages come with `npm pack`; files with no npm source come from
+a snapshot of their public repository: DIR holds `OWNER+NAME/repo`, a git directory with history and tags (the layout the
+snapshot tool writes). Without --snapshots, those files are checked against the manifest's hashes only. CI never runs it."""
 import argparse, hashlib, io, json, re, shutil, subprocess, sys, tarfile, tempfile
 from pathlib import Path
 
 root = Path(__file__).resolve().parent.parent
 vendor = root/'fhnb'/'static'/'vendor'
 manifest_path = vendor/'manifest.json'
-stubs = root/'fhnb'/'static'/'unvendored'
 
-# CDN URLs that point at GitHub rather than npm: the npm package that holds the same file, or None when there is none.
-# css-scope-inline's author publishes it to npm (1.0.0); surreal on npm is an unrelated project; fasthtml-js is not on npm.
+# CDN URLs that point at GitHub rather than npm: the npm package that holds the same file, or the repository
+# (owner/name, ref, file) to take it from. css-scope-inline's author publishes it to npm (1.0.0); surreal on npm is an
+# unrelated project and fasthtml-js is not on npm, so those two come from their repositories at the ref fasthtml loads.
 gh_sources = {
     'gnat/css-scope-inline@main/script.js': ('css-scope-inline', '1.0.0', 'script.js'),  # the CDN follows main; npm has the release
-    'answerdotai/surreal@main/surreal.js': None,
-    'answerdotai/fasthtml-js@1.0.12/fasthtml.js': None,
-}
-# What a page loses when an unvendored script is missing (shown in fhnb's one warning, and in the browser console).
-breaks = {
-    'surreal': "surreal's `me()`/`any()` helpers, so inline scripts that use them (fasthtml's `On`, `Prev`, `Now`, `AnyNow`) do nothing",
-    'fasthtml-js': "fasthtml.js's `proc_htmx`, used by fasthtml's `MarkdownJS`, `SortableJS`, `MermaidJS` and `KatexMarkdownJS`",
+    'answerdotai/surreal@main/surreal.js': ('repo', 'AnswerDotAI/surreal', 'main', 'surreal.js'),
+    'answerdotai/fasthtml-js@1.0.12/fasthtml.js': ('repo', 'AnswerDotAI/fasthtml-js', '1.0.12', 'fasthtml.js'),
 }
 
 def cdn_urls():
@@ -36,14 +33,43 @@ def cdn_urls():
     return urls, fasthtml.__version__
 
 def parse(url):
-    "(name, version, file) of the npm package behind a CDN `url`, None for a GitHub file with no npm source"
+    "(name, version, file) of the npm package behind a CDN `url`, or ('repo', owner/name, ref, file) for a GitHub file"
     m = re.match(r'https://[^/]+/(?:npm/)?((?:@[^/]+/)?[^/@]+)@([^/]+)/(.+)$', url)
     if '/gh/' in url:
         key = url.split('/gh/', 1)[1]
-        if key not in gh_sources: sys.exit(f'{url}: a GitHub CDN file with no entry in gh_sources; add its npm source or None')
+        if key not in gh_sources: sys.exit(f'{url}: a GitHub CDN file with no entry in gh_sources; add its npm source or its repository')
         return gh_sources[key]
     if not m: sys.exit(f'{url}: not an npm CDN URL (expected .../NAME@VERSION/FILE)')
     return m.groups()
+
+def git(repo, *args) -> bytes:
+    r = subprocess.run(['git', '--git-dir', str(repo), *args], capture_output=True)
+    if r.returncode: sys.exit(f'git {" ".join(args)} in {repo} failed:\n{r.stderr.decode().strip()}')
+    return r.stdout
+
+def snapshot(snapshots, slug):
+    "The git directory of `slug`'s snapshot under `snapshots`, or exit naming what is missing."
+    if snapshots is None: sys.exit(f'{slug}: pass --snapshots DIR holding a snapshot of the repository ({slug.replace("/", "+")}/repo)')
+    repo = Path(snapshots)/slug.replace('/', '+')/'repo'
+    if not repo.is_dir(): sys.exit(f'{slug}: no snapshot at {repo}')
+    return repo
+
+def from_repo(snapshots, slug, ref, file, url, used_by):
+    "A manifest entry for `file` of GitHub repository `slug` at `ref` (a tag, or a branch pinned to its commit)."
+    repo = snapshot(snapshots, slug)
+    commit = git(repo, 'rev-parse', f'{ref}^{{commit}}').decode().strip()
+    tagged = ref in git(repo, 'tag', '--points-at', commit).decode().split()
+    name = slug.split('/')[1]
+    version = ref if tagged else f'{ref}-{commit[:12]}'
+    lic = next((f for f in git(repo, 'ls-tree', '--name-only', commit).decode().split() if re.match(r'(?i)licen[cs]e', f)), None)
+    if lic is None: sys.exit(f'{slug}@{commit}: no licence file; leave it out')
+    text = git(repo, 'show', f'{commit}:{lic}')
+    if not spdx({}, text): sys.exit(f'{slug}@{commit}: cannot tell its licence from {lic}; name it in scripts/vendor.py or leave it out')
+    d = f'{name}@{version}'
+    pin = {} if tagged else {'pin_note': f'the CDN URL follows {ref}; vendored at commit {commit}'}
+    entry = dict(name=name, version=version, file=file, path=f'{d}/{file}', url=url, used_by=used_by, repository=slug, commit=commit,
+                 sha256=sha256(git(repo, 'show', f'{commit}:{file}')), licence=spdx({}, text), licence_file=f'{d}/{lic}', **pin)
+    return entry, {file: git(repo, 'show', f'{commit}:{file}'), lic: text}
 
 def npm(*args, cwd=None):
     r = subprocess.run(['npm', *args], capture_output=True, text=True, cwd=cwd)
@@ -68,20 +94,21 @@ def spdx(meta, text):
     lic = meta.get('license')
     if not lic and text:
         head = text.decode(errors='replace').strip().splitlines()[0].lower()
-        lic = '0BSD' if 'zero' in head and 'bsd' in head else 'MIT' if head.startswith('mit') else None
+        lic = ('0BSD' if 'zero' in head and 'bsd' in head else 'MIT' if head.startswith('mit')
+               else 'Apache-2.0' if head.startswith('apache license') and b'Version 2.0' in text else None)
     return {'BSD-0-Clause': '0BSD'}.get(lic, lic)
 
 def pkg_dir(name, version): return f"{name.lstrip('@').replace('/', '-')}@{version}"
 def sha256(b): return hashlib.sha256(b).hexdigest()
 
-def update(tmp):
+def update(tmp, snapshots=None):
     urls, fh_version = cdn_urls()
-    assets, unvendored = [], []
+    assets, repo_files = [], {}
     for url, used_by in urls.items():
         src = parse(url)
-        if src is None:
-            name = url.split('/gh/', 1)[1].split('/')[1].split('@')[0]
-            unvendored.append(dict(name=name, url=url, used_by=used_by, breaks=breaks[name], stub=f'unvendored/{name}.js'))
+        if src[0] == 'repo':
+            entry, repo_files[url] = from_repo(snapshots, *src[1:], url, used_by)
+            assets.append(entry)
             continue
         name, version, file = src
         if version == 'latest': version = npm('view', f'{name}@latest', 'version')  # pinned at vendoring time
@@ -104,43 +131,49 @@ def update(tmp):
     if vendor.exists(): shutil.rmtree(vendor)
     vendor.mkdir(parents=True)
     for a in assets:
-        files = _tarballs[a['name'], a['version']]
+        files = repo_files.get(a['url']) or _tarballs[a['name'], a['version']]
         out = vendor/a['path']
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(files[a['file']])
         if 'licence_note' not in a: (vendor/a['licence_file']).write_bytes(files[licence_of(files)])
     if any('licence_note' in a for a in assets):
         shutil.copy(vendor/htmx['licence_file'], vendor/'htmx-ext-LICENSE')
-    if stubs.exists(): shutil.rmtree(stubs)
-    stubs.mkdir()
-    for u in unvendored:  # served in place of the CDN file, so an offline page makes no request off the machine and says why
-        msg = (f"fhnb offline: {u['name']} is not vendored (no npm source); missing: {u['breaks'].replace('`', '')}. "
-               "Set offline = false in settings.ini to load it from its CDN.")
-        (stubs/f"{u['name']}.js").write_text(f"// fhnb: {u['url']} has no npm source, so fhnb does not vendor it.\nconsole.warn({json.dumps(msg)})\n")
-    manifest = dict(fasthtml=fh_version, assets=sorted(assets, key=lambda a: a['path']), unvendored=unvendored)
+    manifest = dict(fasthtml=fh_version, assets=sorted(assets, key=lambda a: a['path']))
     manifest_path.write_text(json.dumps(manifest, indent=1) + '\n')
-    print(f'vendored {len(assets)} files from {len({(a["name"], a["version"]) for a in assets})} npm packages; '
-          f'no npm source: {", ".join(u["name"] for u in unvendored)}')
+    print(f'vendored {len(assets)} files from {len({(a["name"], a["version"]) for a in assets})} packages and repositories')
 
-def check(tmp):
+def source_files(a, tmp, snapshots):
+    "The files of asset `a`'s source (npm tarball, or its repository snapshot at the pinned commit); `None` when no snapshot was given."
+    if 'repository' not in a: return tarball(a['name'], a['version'], tmp)
+    if snapshots is None: return None
+    repo = snapshot(snapshots, a['repository'])
+    lic = Path(a['licence_file']).name
+    return {a['file']: git(repo, 'show', f"{a['commit']}:{a['file']}"), lic: git(repo, 'show', f"{a['commit']}:{lic}")}
+
+def check(tmp, snapshots=None):
     manifest = json.loads(manifest_path.read_text())
-    bad = []
+    bad, unchecked = [], []
     for a in manifest['assets']:
-        files = tarball(a['name'], a['version'], tmp)
-        got = sha256(files[a['file']])
         have = sha256((vendor/a['path']).read_bytes()) if (vendor/a['path']).exists() else 'missing'
-        if not got == have == a['sha256']: bad.append(f"{a['path']}: manifest {a['sha256'][:12]}, npm {got[:12]}, file {have[:12]}")
+        files = source_files(a, tmp, snapshots)
+        if files is None:   # no snapshot to compare with: the file must still match the manifest
+            unchecked.append(a['path'])
+            if have != a['sha256']: bad.append(f"{a['path']}: manifest {a['sha256'][:12]}, file {have[:12]}")
+            continue
+        got = sha256(files[a['file']])
+        if not got == have == a['sha256']: bad.append(f"{a['path']}: manifest {a['sha256'][:12]}, source {got[:12]}, file {have[:12]}")
         lic = licence_of(files)
         if lic and (vendor/a['licence_file']).read_bytes() != files[lic]: bad.append(f"{a['licence_file']}: differs from {a['name']}@{a['version']}'s {lic}")
     if bad: sys.exit('hash mismatch:\n' + '\n'.join(bad))
     urls, _ = cdn_urls()
-    known = {a['url'] for a in manifest['assets']} | {u['url'] for u in manifest['unvendored']}
-    new = sorted(set(urls) - known)
-    print(f"{len(manifest['assets'])} vendored files match npm and the manifest")
+    new = sorted(set(urls) - {a['url'] for a in manifest['assets']})
+    print(f"{len(manifest['assets']) - len(unchecked)} vendored files match their source and the manifest"
+          + (f"; {len(unchecked)} match the manifest (no --snapshots to compare with: {', '.join(unchecked)})" if unchecked else ''))
     if new: print('python-fasthtml loads URLs the manifest lacks (run with --update):\n  ' + '\n  '.join(new))
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--update', action='store_true', help='rebuild fhnb/static/vendor and its manifest from the installed python-fasthtml')
+    ap.add_argument('--snapshots', help='folder of repository snapshots (OWNER+NAME/repo) for the files npm does not have')
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp: (update if args.update else check)(tmp)
+    with tempfile.TemporaryDirectory() as tmp: (update if args.update else check)(tmp, args.snapshots)

@@ -8,11 +8,9 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from harness import free_port, wait_http
 from fhnb.assets import STATIC_PATH, HtmlRewrite, asset_urls, localize, manifest, offline
 
-pytestmark = pytest.mark.filterwarnings('ignore:fhnb offline')   # offline()'s one warning is tested on its own below
 root = Path(__file__).resolve().parent.parent
 immutable = 'public, max-age=31536000, immutable'
 by_local = {f'{STATIC_PATH}/vendor/{a["path"]}': a for a in manifest()['assets']}
-stubs = {f'{STATIC_PATH}/{u["stub"]}': u for u in manifest()['unvendored']}
 
 class Swap:
     "The ASGI app a test is serving, swappable between tests: one uvicorn for the whole module."
@@ -52,13 +50,9 @@ def check_served(client, url):
     assert r.status_code == 200, url
     want = 'text/javascript' if url.endswith('.js') else 'text/css'
     assert r.headers['content-type'].split(';')[0] == want, (url, r.headers['content-type'])
-    if url in by_local:
-        assert r.headers['cache-control'] == immutable, url
-        assert hashlib.sha256(r.content).hexdigest() == by_local[url]['sha256'], url
-    else:
-        assert url in stubs, f'{url} is local but neither vendored nor a stub'
-        assert r.headers['cache-control'] == 'no-cache'
-        assert b'console.warn' in r.content
+    assert url in by_local, f'{url} is local but not vendored'
+    assert r.headers['cache-control'] == immutable, url
+    assert hashlib.sha256(r.content).hexdigest() == by_local[url]['sha256'], url
 
 cases = [dict(), dict(htmx4=True), dict(pico=False), *[dict(exts=name) for name in htmx_exts]]
 
@@ -70,7 +64,7 @@ def test_page_loads_nothing_off_machine(server, kw):
     assert r.status_code == 200 and int(r.headers['content-length']) == len(r.content)
     urls = asset_urls(r.text)
     assert urls and [u for u in urls if not u.startswith(STATIC_PATH + '/')] == []
-    for a in manifest()['assets'] + manifest()['unvendored']: assert a['url'] not in r.text
+    for a in manifest()['assets']: assert a['url'] not in r.text
     if 'exts' in kw:
         ext = next(local for local, a in by_local.items() if a['url'] == htmx_exts[kw['exts']])
         assert ext in urls
@@ -129,25 +123,30 @@ def test_streaming_and_other_types_pass_through(server):
         assert b''.join(chunks) == b'<p>old second</p>'
 
 def test_manifest_covers_installed_fasthtml():
-    "Every CDN URL the installed python-fasthtml can load is vendored or named as unvendored (else: make vendor ARGS=--update)."
+    "Every CDN URL the installed python-fasthtml can load is vendored (else: make vendor SNAPSHOTS=DIR ARGS=--update)."
     spec = importlib.util.spec_from_file_location('vendor_script', root/'scripts'/'vendor.py')
     vendor = importlib.util.module_from_spec(spec); spec.loader.exec_module(vendor)
     urls, version = vendor.cdn_urls()
-    known = {a['url'] for a in manifest()['assets']} | {u['url'] for u in manifest()['unvendored']}
-    assert sorted(set(urls) - known) == []
+    assert sorted(set(urls) - {a['url'] for a in manifest()['assets']}) == []
     for a in manifest()['assets']: assert a['licence'] and (root/'fhnb'/'static'/'vendor'/a['licence_file']).is_file()
 
-def test_warns_once_naming_unvendored():
-    code = ('import warnings; warnings.simplefilter("always"); from fasthtml.common import fast_app; from fhnb.assets import offline\n'
-            'with warnings.catch_warnings(record=True) as w:\n'
-            '    warnings.simplefilter("always"); offline(fast_app()[0]); offline(fast_app()[0])\n'
-            'print(len(w)); print(w[0].message)')
-    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60, cwd=root).stdout.splitlines()
-    assert out[0] == '1'
-    for name in ('surreal', 'fasthtml-js', 'me()', 'proc_htmx', 'offline = false'): assert name in out[1]
+def test_first_serve_says_nothing(kernel):
+    "In a kernel, the first serve of a FastHTML app prints no warning or notice: every file its headers load is vendored."
+    r = kernel.ok('from fasthtml.common import *\nfrom fhnb import *\napp, rt = fast_app()\n'
+                  "@rt('/')\ndef get(): return Titled('Hi', P('hi'))\nsrv = serve_nb(app)")
+    assert (r.stdout, r.stderr) == ('', '')
+    kernel.ok('srv.stop()')
+
+def test_repository_files_are_pinned():
+    "surreal and fasthtml.js, which npm does not have, are pinned to a commit of their repository, with their licence."
+    repo = {a['name']: a for a in manifest()['assets'] if 'repository' in a}
+    assert sorted(repo) == ['fasthtml-js', 'surreal']
+    for a in repo.values():
+        assert len(a['commit']) == 40 and a['licence'] and a['path'].startswith(f"{a['name']}@{a['version']}/")
+        assert (root/'fhnb'/'static'/'vendor'/a['licence_file']).is_file()
 
 def test_wheel_holds_static_files(tmp_path):
-    "A wheel built from the project carries every vendored file, licence, stub and the manifest."
+    "A wheel built from the project carries every vendored file, licence and the manifest."
     src = tmp_path/'src'
     src.mkdir()
     for f in ('pyproject.toml', 'README.md'): shutil.copy(root/f, src)
@@ -156,8 +155,7 @@ def test_wheel_holds_static_files(tmp_path):
                    check=True, capture_output=True, timeout=300)
     names = set(zipfile.ZipFile(next((tmp_path/'dist').glob('fhnb-*.whl'))).namelist())
     m = manifest()
-    want = {'fhnb/static/vendor/manifest.json', *(f'fhnb/static/vendor/{a[k]}' for a in m['assets'] for k in ('path', 'licence_file')),
-            *(f'fhnb/static/{u["stub"]}' for u in m['unvendored'])}
+    want = {'fhnb/static/vendor/manifest.json', *(f'fhnb/static/vendor/{a[k]}' for a in m['assets'] for k in ('path', 'licence_file'))}
     assert sorted(want - names) == []
 
 def test_kernel_server_pages_are_offline(kernel):
@@ -192,5 +190,6 @@ def test_browser_runs_htmx_offline(server, page):
     page.click('#b')
     page.wait_for_selector('p#b:has-text("pong")', timeout=10_000)
     assert page.evaluate('htmx.version') == '2.0.7'
+    assert page.evaluate('[typeof me, typeof any, typeof proc_htmx]') == ['function', 'function', 'function']   # surreal, fasthtml.js
     assert page.evaluate("getComputedStyle(document.body).fontFamily").startswith('system-ui')   # Pico's
     assert hosts and set(hosts) == {'127.0.0.1'}
