@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 lab: $(STAMP)
-	$(BIN)/fhnb lab --port $(PORT) --ServerApp.default_url=/lab/tree/nbs
+	$(BIN)/fhnb lab --port $(PORT) --LabApp.default_url=/lab/tree/nbs
 
 export: $(STAMP)
 	$(BIN)/nbdev-export
