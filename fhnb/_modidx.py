@@ -166,6 +166,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'fhnb.settings._allowed_hosts': ('settings.html#_allowed_hosts', 'fhnb/settings.py'),
                                'fhnb.settings._app': ('settings.html#_app', 'fhnb/settings.py'),
                                'fhnb.settings._check': ('settings.html#_check', 'fhnb/settings.py'),
+                               'fhnb.settings._database': ('settings.html#_database', 'fhnb/settings.py'),
                                'fhnb.settings._host': ('settings.html#_host', 'fhnb/settings.py'),
                                'fhnb.settings._offline': ('settings.html#_offline', 'fhnb/settings.py'),
                                'fhnb.settings._port': ('settings.html#_port', 'fhnb/settings.py'),

@@ -49,6 +49,10 @@ def _probe_timeout(v:str) -> float:
     if not 0 < t <= 3600: raise ValueError('seconds from 1 to 3600, such as 120')
     return t
 
+def _database(v:str) -> str:
+    if v and not re.fullmatch(r'postgres(?:ql)?(?:\+\w+)?://\S+', v): raise ValueError("empty (the app's own SQLite file), or a URL such as postgresql://user:pass@host:5432/db")
+    return v
+
 def _proxy(v:str) -> str:
     if v not in _proxy_modes: raise ValueError(' | '.join(_proxy_modes))
     return v
@@ -65,10 +69,11 @@ class Settings:
     proxy:str = 'auto'            # auto | direct | jupyter-server-proxy
     allowed_hosts:tuple = ()      # host names `fhnb serve` accepts when bound beyond loopback
     probe_timeout:float = 120     # seconds `fhnb export` waits for the exported app to import
+    database:str = ''             # '': the app's own SQLite file; or a `postgresql://` URL (through fastsql)
     path:Path|None = None         # the `settings.ini` these came from, if any
 
 _parsers = dict(host=_host, port=_port, app=_app, offline=_offline, preview_height=_preview_height, proxy=_proxy,
-                allowed_hosts=_allowed_hosts, probe_timeout=_probe_timeout)
+                allowed_hosts=_allowed_hosts, probe_timeout=_probe_timeout, database=_database)
 
 # %% ../nbs/00_settings.ipynb #e1f8b1bf
 def find_settings(start:str|Path|None=None) -> Path|None:
