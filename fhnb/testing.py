@@ -2,7 +2,6 @@
 
 # %% ../nbs/05_testing.ipynb #23f70564
 from __future__ import annotations
-from bs4 import BeautifulSoup
 from fastcore.xml import Safe, to_xml
 from fasthtml.core import Client
 from fasthtml.components import Html, Div, Code, B, Span, Details, Summary, Pre, Small
@@ -36,8 +35,9 @@ class HxResponse:
         return {k: v for k,v in self.headers.items() if k.lower().startswith('hx-')}
 
     @property
-    def fragment(self) -> BeautifulSoup:
-        "The answer parsed, for `find`/`select`."
+    def fragment(self):
+        "The answer parsed by BeautifulSoup, for `find`/`select`."
+        from bs4 import BeautifulSoup   # on first use: it costs a notebook's first cell about 40 ms
         return BeautifulSoup(self.text, 'html.parser')
 
     def __repr__(self): return f'{self.method} {self.path} → {self.status}\n{self.text}'
