@@ -216,6 +216,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
             'fhnb.testing': { 'fhnb.testing.HTML': ('testing.html#html', 'fhnb/testing.py'),
                               'fhnb.testing.HxClient': ('testing.html#hxclient', 'fhnb/testing.py'),
                               'fhnb.testing.HxClient.__init__': ('testing.html#hxclient.__init__', 'fhnb/testing.py'),
+                              'fhnb.testing.HxClient._element': ('testing.html#hxclient._element', 'fhnb/testing.py'),
+                              'fhnb.testing.HxClient._named': ('testing.html#hxclient._named', 'fhnb/testing.py'),
                               'fhnb.testing.HxClient.delete': ('testing.html#hxclient.delete', 'fhnb/testing.py'),
                               'fhnb.testing.HxClient.get': ('testing.html#hxclient.get', 'fhnb/testing.py'),
                               'fhnb.testing.HxClient.page': ('testing.html#hxclient.page', 'fhnb/testing.py'),
@@ -233,4 +235,5 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'fhnb.testing.RawHTML': ('testing.html#rawhtml', 'fhnb/testing.py'),
                               'fhnb.testing.RawHTML._repr_html_': ('testing.html#rawhtml._repr_html_', 'fhnb/testing.py'),
                               'fhnb.testing.RawHTML.data': ('testing.html#rawhtml.data', 'fhnb/testing.py'),
+                              'fhnb.testing.htmx_version': ('testing.html#htmx_version', 'fhnb/testing.py'),
                               'fhnb.testing.hx_headers': ('testing.html#hx_headers', 'fhnb/testing.py')}}}

@@ -2,20 +2,29 @@
 
 # %% ../nbs/05_testing.ipynb #23f70564
 from __future__ import annotations
+import re
 from fastcore.xml import Safe, to_xml
 from fasthtml.core import Client
 from fasthtml.components import Html, Div, Code, B, Span, Details, Summary, Pre, Small
 
 # %% auto #0
-__all__ = ['hx_headers', 'HxResponse', 'HxClient', 'RawHTML', 'HTML']
+__all__ = ['hx_headers', 'HxResponse', 'htmx_version', 'HxClient', 'RawHTML', 'HTML']
 
 # %% ../nbs/05_testing.ipynb #30ca5395
 def hx_headers(url:str='http://testserver/', # the page the request comes from
-               hx_target:str|None=None,       # the element the answer goes into, `'#id'` or `'id'`
-               hx_trigger:str|None=None,      # the element that triggered the request, `'#id'` or `'id'`
-               hx_trigger_name:str|None=None  # the `name` of the triggering element
+               hx_target:str|None=None,       # the element the answer goes into, `'#id'` or `'id'` (htmx 4: `'tag#id'`)
+               hx_trigger:str|None=None,      # the element that triggered the request, `'#id'` or `'id'` (htmx 4: `'tag#id'`)
+               hx_trigger_name:str|None=None, # the `name` of the triggering element (htmx 2 only)
+               htmx:int=2                     # the htmx version the page runs: 2 or 4
               ) -> dict:
     "The headers HTMX sends with a request."
+    if htmx == 4:
+        hdrs = {'HX-Request': 'true', 'HX-Current-URL': url, 'Accept': 'text/html',
+                'HX-Request-Type': 'full' if hx_target in ('body', 'BODY') else 'partial'}
+        for k,v in (('HX-Target', hx_target), ('HX-Source', hx_trigger)):
+            if v: hdrs[k] = v
+        return hdrs
+    if htmx != 2: raise ValueError(f'hx_headers: htmx={htmx!r}; pass 2 or 4')
     hdrs = {'HX-Request': 'true', 'HX-Current-URL': url}
     for k,v in (('HX-Target', hx_target), ('HX-Trigger', hx_trigger)):
         if v: hdrs[k] = v.lstrip('#')
@@ -57,18 +66,38 @@ class HxResponse:
             Details(Summary(Small('source', style=muted)), Pre(self.text))))
 
 # %% ../nbs/05_testing.ipynb #0e93e910
+def htmx_version(app) -> int:
+    "The htmx version `app`'s page headers load: 4 for `fast_app(htmx4=True)`, else 2."
+    srcs = ' '.join(str(getattr(h, 'attrs', {}).get('src', '')) for h in getattr(app, 'hdrs', None) or ())
+    return 4 if 'htmx.org@4' in srcs else 2
+
 class HxClient:
     "Call `app`'s routes in process as HTMX does; each call returns an `HxResponse`."
     def __init__(self, app,                # a FastHTML (or any ASGI) app
-                 base:str='http://testserver'):
-        self.base, self.url, self.client = base, base + '/', Client(app, url=base)
+                 htmx:int|None=None):      # the htmx version to speak (default: the one `app`'s pages load)
+        self.url, self.client, self.htmx, self._page = 'http://testserver/', Client(app), htmx or htmx_version(app), ''
+
+    def _element(self, sel) -> tuple[str, dict]:
+        "The tag and attributes of the element `'#id'` names on the last page fetched (`('', {})` when unknown)."
+        m = re.search(rf'<(\w+)\b([^>]*\sid="{re.escape(sel[1:])}"[^>]*)>', self._page) if sel and sel.startswith('#') else None
+        return (m[1].lower(), dict(re.findall(r'([\w:-]+)="([^"]*)"', m[2]))) if m else ('', {})
+
+    def _named(self, sel):
+        "htmx 4 names elements `tag#id`: `'#id'` gets its tag from the last page fetched."
+        tag = self._element(sel)[0]
+        return f'{tag}{sel}' if self.htmx == 4 and tag else sel
 
     def request(self, method:str, path:str, hx_target=None, hx_trigger=None, hx_trigger_name=None, headers=None, form:dict|None=None, **params) -> HxResponse:
         "Send `method path` with HTMX's headers; `params` are form fields, or the query of a GET or DELETE (`form`: fields named like these parameters)."
-        hdrs = {**hx_headers(self.url, hx_target, hx_trigger, hx_trigger_name), **(headers or {})}
+        tag, attrs = self._element(hx_trigger)
+        name = (hx_trigger_name or attrs.get('name')) if self.htmx == 2 else None   # htmx 2 sends the trigger's `name`
+        hx = hx_headers(self.url, self._named(hx_target), self._named(hx_trigger), name, self.htmx)
         params = {**params, **(form or {})}
-        kw = dict(params=params) if method.upper() in ('GET', 'DELETE') else dict(data=params)
-        return HxResponse(getattr(self.client, method.lower())(path, headers=hdrs, **kw), method.upper(), path)
+        if method.upper() in ('GET', 'DELETE'): kw = dict(params=params)
+        elif 'multipart/form-data' in (attrs.get('hx-encoding'), attrs.get('enctype') if tag == 'form' else None):   # FastHTML's `Form` default
+            kw = dict(files={k: (None, str(v)) for k, v in params.items()})
+        else: kw = dict(data=params)
+        return HxResponse(getattr(self.client, method.lower())(path, headers={**hx, **(headers or {})}, **kw), method.upper(), path)
 
     def get(self, path, **kw): return self.request('GET', path, **kw)
     def post(self, path, **kw): return self.request('POST', path, **kw)
@@ -79,7 +108,7 @@ class HxClient:
     def page(self, path:str='/', **params) -> HxResponse:
         "A browser's plain GET of a full page; later requests come from it (`HX-Current-URL`)."
         r = HxResponse(self.client.get(path, params=params), 'GET', path)
-        self.url = str(r.response.url)  # with its query, as HTMX sends `HX-Current-URL`
+        self.url, self._page = str(r.response.url), r.text  # with its query, as HTMX sends `HX-Current-URL`
         return r
 
 # %% ../nbs/05_testing.ipynb #20433cfa

@@ -1,5 +1,6 @@
 """fhnb.testing in a real kernel: `HxClient` answers shown inline, and fhnb's `HTML` in the seed's two spellings."""
-import textwrap
+import re, textwrap
+import pytest
 import httpx
 from harness import free_port, wait_http
 
@@ -44,3 +45,43 @@ def test_seed_page_with_HTML_served_over_http(kernel):
     assert page.count('<html') == 1 and '<main>' in page and 'Hello, World!' in page
     r = httpx.post(base + '/welcome', data=dict(username='bob'), headers={'HX-Request': 'true'}, timeout=10)
     assert r.text.strip() == '<p>Welcome bob!</p>'
+
+ECHOED = ('hx-request', 'hx-current-url', 'hx-target', 'hx-trigger', 'hx-trigger-name', 'hx-source', 'hx-request-type', 'accept', 'content-type')
+
+def echo_app(htmx4:bool):
+    "A page whose button posts a form field to `/echo`, which answers the request's HTMX headers and body."
+    from fasthtml.common import fast_app, Titled, Form, Input, Button, Div, Pre
+    from starlette.requests import Request
+    app, rt = fast_app(htmx4=htmx4)
+    @rt('/')
+    def get(): return Titled('Echo', Form(Input(name='title', id='title', value='milk'),
+                                          Button('Send', id='send', name='send'), hx_post='/echo', hx_target='#out', id='f'), Div(id='out'))
+    @app.post('/echo')
+    async def echo(req: Request):
+        form = '&'.join(f'{k}={v}' for k, v in (await req.form()).multi_items())
+        return Pre('\n'.join(f'{k}: {req.headers.get(k, "-")}' for k in ECHOED) + f'\nform: {form}', id='echoed')
+    return app
+
+@pytest.mark.browser
+@pytest.mark.parametrize('htmx4', [False, True], ids=['htmx2', 'htmx4'])
+def test_hxclient_sends_what_the_browser_sends(page, htmx4, tmp_path):
+    "The button's request from htmx in Chromium and `HxClient`'s for the same element carry the same HTMX headers and form encoding."
+    import threading, uvicorn
+    from fhnb.assets import offline
+    from fhnb.testing import HxClient
+    app, port = echo_app(htmx4), free_port()
+    srv = uvicorn.Server(uvicorn.Config(offline(app), host='127.0.0.1', port=port, log_level='warning'))
+    t = threading.Thread(target=srv.run, daemon=True); t.start()
+    try:
+        base = f'http://127.0.0.1:{port}'
+        wait_http(base + '/', timeout=30)
+        page.goto(base + '/')
+        page.click('#send')
+        browser = page.wait_for_selector('#echoed', timeout=10_000).inner_text()
+        hx = HxClient(app)
+        hx.page('/')
+        ours = hx.post('/echo', title='milk', send='', hx_target='#out', hx_trigger='#f').fragment.pre.text
+        norm = lambda s: re.sub(r'(hx-current-url: )\S+', r'\1URL', re.sub(r'boundary=\S+', 'boundary=B', s))
+        assert norm(ours) == norm(browser), (ours, browser)
+    finally:
+        srv.should_exit = True; t.join(10)
