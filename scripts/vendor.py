@@ -23,13 +23,20 @@ gh_sources = {
     'answerdotai/fasthtml-js@1.0.12/fasthtml.js': ('repo', 'AnswerDotAI/fasthtml-js', '1.0.12', 'fasthtml.js'),
 }
 
+# Files FastHTML apps add to their headers themselves, as fasthtml's own documentation shows: htmx 2's SSE extension is not
+# one of fasthtml's `exts=` (htmx 4's `sse4` is), so its docs load it by URL.
+extra_urls = {
+    'https://unpkg.com/htmx-ext-sse@2.2.1/sse.js': "fasthtml's docs: SSE with htmx 2 (hdrs=Script(src=...))",
+    'https://cdn.jsdelivr.net/npm/htmx-ext-sse@2.2.1/sse.js': "fasthtml's docs: SSE with htmx 2, from jsdelivr",
+}
+
 def cdn_urls():
-    "Every CDN URL python-fasthtml's headers can load, from the installed fasthtml: {url: what uses it}"
+    "Every CDN URL python-fasthtml's headers (and its docs' own `Script`s) can load, from the installed fasthtml: {url: what uses it}"
     import fasthtml, fasthtml.core as c, fasthtml.pico as p
     urls = {c.htmxsrc.src: 'default headers', c.htmx4src.src: 'htmx4=True', c.fhjsscr.src: 'default headers',
             c.surrsrc.src: 'default headers (surreal=True)', c.scopesrc.src: 'default headers (surreal=True)',
             p.picocss: 'fast_app pico', p.picocondcss: 'picocondlink'}
-    urls |= {u: f'exts={k!r}' for k, u in c.htmx_exts.items()}
+    urls |= {u: f'exts={k!r}' for k, u in c.htmx_exts.items()} | extra_urls
     return urls, fasthtml.__version__
 
 def parse(url):
