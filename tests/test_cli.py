@@ -238,3 +238,20 @@ def test_bad_setting_is_one_line(project, tmp_path):
     d = copy_project(project, tmp_path)
     (d/'settings.ini').write_text((d/'settings.ini').read_text().replace('offline = true', 'offline = maybe'))
     assert error_of(fhnb('serve', cwd=d), 2) == f"fhnb serve: {d/'settings.ini'} [fhnb] offline = 'maybe': expected true or false"
+
+@pytest.mark.parametrize('data,msg', [
+    (b'[fhnb\nport = 8000\n', "line 1: '[fhnb' is not a section header: write it as [fhnb]"),
+    (b'[fhnb]\napp = caf\xe9.app:app\n', 'line 2: byte 0xe9 is not UTF-8; save the file as UTF-8'),
+    (b'[fhnb]\nport 8000\n', "line 2: 'port 8000' is not `key = value`, a [section] or a # comment"),
+], ids=['header', 'latin-1', 'no-equals'])
+def test_unreadable_settings_file_is_one_line(tmp_path, data, msg):
+    "A settings.ini fhnb cannot read stops every command with its line, instead of running on the defaults."
+    (tmp_path/'nbs').mkdir()
+    (tmp_path/'settings.ini').write_bytes(data)
+    assert error_of(fhnb('settings', cwd=tmp_path/'nbs'), 2) == f"fhnb settings: {tmp_path/'settings.ini'} {msg}"
+    assert error_of(fhnb('serve', cwd=tmp_path), 2) == f"fhnb serve: {tmp_path/'settings.ini'} {msg}"
+
+def test_settings_file_with_a_byte_order_mark(tmp_path):
+    (tmp_path/'settings.ini').write_text('[fhnb]\nport = 8123\n', encoding='utf-8-sig')
+    r = fhnb('settings', cwd=tmp_path)
+    assert r.returncode == 0 and 'port = 8123' in r.stdout.splitlines(), r.stderr
