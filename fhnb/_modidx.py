@@ -197,6 +197,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                              'fhnb.tables._rows_html': ('tables.html#_rows_html', 'fhnb/tables.py'),
                              'fhnb.tables._set_cls': ('tables.html#_set_cls', 'fhnb/tables.py'),
                              'fhnb.tables._shell': ('tables.html#_shell', 'fhnb/tables.py'),
+                             'fhnb.tables._shown': ('tables.html#_shown', 'fhnb/tables.py'),
                              'fhnb.tables._table_create': ('tables.html#_table_create', 'fhnb/tables.py'),
                              'fhnb.tables._table_html': ('tables.html#_table_html', 'fhnb/tables.py'),
                              'fhnb.tables._table_specs': ('tables.html#_table_specs', 'fhnb/tables.py'),
