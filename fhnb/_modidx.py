@@ -55,6 +55,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                              'fhnb.export.ExportResult.__str__': ('export.html#exportresult.__str__', 'fhnb/export.py'),
                              'fhnb.export._bound_names': ('export.html#_bound_names', 'fhnb/export.py'),
                              'fhnb.export._cells': ('export.html#_cells', 'fhnb/export.py'),
+                             'fhnb.export._check_json': ('export.html#_check_json', 'fhnb/export.py'),
                              'fhnb.export._check_name': ('export.html#_check_name', 'fhnb/export.py'),
                              'fhnb.export._code': ('export.html#_code', 'fhnb/export.py'),
                              'fhnb.export._imports_fhnb': ('export.html#_imports_fhnb', 'fhnb/export.py'),

@@ -2,7 +2,7 @@
 
 # %% ../nbs/07_export.ipynb #b119f0b5
 from __future__ import annotations
-import ast, keyword, os, re, sys, tomllib
+import ast, json, keyword, os, re, sys, tomllib
 from contextlib import chdir
 from dataclasses import dataclass, field
 from importlib.resources import files
@@ -76,9 +76,22 @@ def _code(src:str) -> str:
     "`src` with IPython magics and shell lines commented out, so `ast` can parse it; line numbers kept."
     return '\n'.join('#' + l if l.lstrip().startswith(('%', '!')) else l for l in src.splitlines())
 
-def exported_cells(nb:str|Path) -> list[tuple[int,str]]:
+def _check_json(nb:Path, name:str):
+    "Raise `ExportError` naming notebook `nb` if it is not JSON with a list of cells, where nbdev would stop with a traceback."
+    try: d = json.loads(Path(nb).read_bytes())
+    except (ValueError, UnicodeDecodeError) as e:  # JSONDecodeError is a ValueError
+        where = f' at line {e.lineno} column {e.colno}' if isinstance(e, json.JSONDecodeError) else ''
+        raise ExportError(f'{name} is not valid notebook JSON{where} ({getattr(e, "msg", e)}): restore it from git, or open and save it in JupyterLab') from None
+    cells = d.get('cells') if isinstance(d, dict) else None
+    if not isinstance(cells, list) or not all(isinstance(c, dict) and 'cell_type' in c and 'source' in c for c in cells):
+        raise ExportError(f'{name} has no list of cells (each with cell_type and source): it is not a Jupyter notebook; restore it from git, or delete it')
+
+def exported_cells(nb:str|Path,        # the notebook
+                   name:str|None=None  # how to name the notebook in messages
+                  ) -> list[tuple[int,str]]:
     "`(cell number, source)` of each exported code cell of notebook `nb`, numbered from 1."
     from nbdev.process import NBProcessor # nbdev is slow to import; only `fhnb export` needs it
+    _check_json(nb, name or str(nb))
     cells = NBProcessor(nb, rm_directives=False).nb.cells
     return [(i, c.source) for i,c in enumerate(cells, 1) if c.cell_type == 'code' and _export_dirs & set(c.directives_)]
 
@@ -88,7 +101,9 @@ def check_notebook(nb:str|Path,      # the notebook
                   ) -> list[str]:
     "One line per problem in the exported cells of `nb`: syntax errors and notebook-only calls."
     name, res, trees = name or str(nb), [], []
-    for i, src in exported_cells(nb):
+    try: cells = exported_cells(nb, name)
+    except ExportError as e: return [str(e)]
+    for i, src in cells:
         try: trees.append((i, ast.parse(_code(src))))
         except SyntaxError as e: res.append((i, f'{name} cell {i} line {e.lineno}: SyntaxError: {e.msg} (in an exported cell)'))
     bound = set().union(*(_bound_names(t, lib) for _, t in trees))   # a name bound in one cell counts in all

@@ -255,3 +255,15 @@ def test_settings_file_with_a_byte_order_mark(tmp_path):
     (tmp_path/'settings.ini').write_text('[fhnb]\nport = 8123\n', encoding='utf-8-sig')
     r = fhnb('settings', cwd=tmp_path)
     assert r.returncode == 0 and 'port = 8123' in r.stdout.splitlines(), r.stderr
+
+@pytest.mark.parametrize('text,msg', [
+    ('{"cells": [', 'is not valid notebook JSON at line 1 column 12 (Expecting value): restore it from git, or open and save it in JupyterLab'),
+    ('', 'is not valid notebook JSON at line 1 column 1 (Expecting value): restore it from git, or open and save it in JupyterLab'),
+    ('{"metadata": {}, "nbformat": 4}', 'has no list of cells (each with cell_type and source): it is not a Jupyter notebook; restore it from git, or delete it'),
+], ids=['cut', 'empty', 'no-cells'])
+def test_export_names_a_notebook_that_is_not_one(project, tmp_path, text, msg):
+    d = copy_project(project, tmp_path)
+    before = (d/'shop'/'app.py').read_text()
+    (d/'nbs'/'01_broken.ipynb').write_text(text)
+    assert error_of(fhnb('export', cwd=d), 1) == f'fhnb export: nbs/01_broken.ipynb {msg}'
+    assert (d/'shop'/'app.py').read_text() == before   # nothing written
