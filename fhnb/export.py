@@ -129,10 +129,11 @@ class AppReport:
 
 def check_app(spec:str,          # `module:attr` of the app, as in settings.ini `app`
               root:str|Path='.', # the project folder, put first on `sys.path`
-              probe:AppProbe|None=None # a probe already started (default: a new one)
+              probe:AppProbe|None=None, # a probe already started (default: a new one)
+              timeout:float=120        # seconds the import may take (`fhnb export`: settings `probe_timeout`)
              ) -> AppReport:
     "Import the app `spec` in a fresh interpreter and report its routes and the notebook packages it loaded."
-    r = (probe or AppProbe()).ask(Path(root).resolve(), spec)
+    r = (probe or AppProbe()).ask(Path(root).resolve(), spec, timeout)
     return AppReport(spec, r.get('routes', []), r.get('loaded', {}), r.get('error', ''))
 
 # %% ../nbs/07_export.ipynb #58e2f9dd
@@ -168,7 +169,8 @@ def export_project(path:str|Path|None=None, # a folder inside the project (defau
     "nbdev's export of the project at `path`, checked: notebook-only calls, syntax, and the app's clean import."
     try:
         root = project_root(path)
-        app = app or load_settings(root/'settings.ini').app
+        settings = load_settings(root/'settings.ini')
+        app = app or settings.app
         if app and not probe: probe = AppProbe()  # before nbdev is imported, so the two overlap
         from nbdev.config import get_config
         from nbdev.doclinks import nbglob
@@ -177,7 +179,7 @@ def export_project(path:str|Path|None=None, # a folder inside the project (defau
         problems = [p for nb in nbs for p in check_notebook(nb, cfg.lib_path.name, os.path.relpath(nb, root))]
         if problems: raise ExportError('\n'.join(problems))
         _run_nbdev(root)
-        res = ExportResult(root, list(nbs), check_app(app, root, probe) if app else None)
+        res = ExportResult(root, list(nbs), check_app(app, root, probe, settings.probe_timeout) if app else None)
     finally:
         if probe: probe.close()
     if res.app and res.app.problems(): raise ExportError('\n'.join(res.app.problems()))

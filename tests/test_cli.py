@@ -267,3 +267,52 @@ def test_export_names_a_notebook_that_is_not_one(project, tmp_path, text, msg):
     (d/'nbs'/'01_broken.ipynb').write_text(text)
     assert error_of(fhnb('export', cwd=d), 1) == f'fhnb export: nbs/01_broken.ipynb {msg}'
     assert (d/'shop'/'app.py').read_text() == before   # nothing written
+
+def test_export_names_the_cell_of_an_import_that_hangs(project, tmp_path):
+    d = copy_project(project, tmp_path)
+    (d/'settings.ini').write_text((d/'settings.ini').read_text() + 'probe_timeout = 5\n')
+    cell, line = add_to_cell(d, "@rt('/add')", 'while True: pass')
+    cid = read_nb(d/'nbs'/'00_app.ipynb').cells[cell-1].id
+    assert error_of(fhnb('export', cwd=d), 1) == (f'fhnb export: shop.app:app does not import: nbs/00_app.ipynb cell {cell} (id {cid}) line {line}: '
+                                                   'import took longer than 5s (probe_timeout in settings.ini)')
+
+def children(pid:int) -> list[int]:
+    "The processes whose parent is `pid`, from /proc."
+    res = []
+    for stat in Path('/proc').glob('[0-9]*/stat'):
+        try: fields = stat.read_text().rsplit(')', 1)[1].split()
+        except OSError: continue
+        if int(fields[1]) == pid: res.append(int(stat.parent.name))
+    return res
+
+def alive(pid:int) -> bool:
+    "Is process `pid` running (not gone, not a zombie waiting for a reaper)?"
+    try: return Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[0] != 'Z'
+    except OSError: return False
+
+def port_open(port:int) -> bool:
+    import socket
+    with socket.socket() as s: return s.connect_ex(('127.0.0.1', port)) == 0
+
+HANGS = {'loop': "open({marker!r}, 'w').close()\nwhile True: pass",
+         'uvicorn': "import uvicorn\nuvicorn.run(app, host='127.0.0.1', port={port})"}
+
+@pytest.mark.parametrize('sig,hang', [(signal.SIGTERM, 'loop'), (signal.SIGHUP, 'uvicorn'), (signal.SIGKILL, 'loop')], ids=['term-loop', 'hup-uvicorn', 'kill-loop'])
+def test_export_probe_dies_with_fhnb_export(project, tmp_path, sig, hang):
+    "An exported cell that never returns keeps the probe importing; ending `fhnb export` ends the probe too: no CPU burnt, no port kept."
+    d, port, marker = copy_project(project, tmp_path), free_port(), tmp_path/'hanging'
+    add_to_cell(d, "@rt('/add')", HANGS[hang].format(marker=str(marker), port=port))
+    p = subprocess.Popen([sys.executable, '-m', 'fhnb', 'export'], cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        end = time.monotonic() + 120
+        while not (marker.exists() if hang == 'loop' else port_open(port)):
+            assert p.poll() is None and time.monotonic() < end, 'the probe never reached the hanging cell'
+            time.sleep(0.1)
+        probes = children(p.pid)
+        assert probes and all(map(alive, probes))
+    finally:
+        p.send_signal(sig); p.wait(20)
+    end = time.monotonic() + 10
+    while any(map(alive, probes)) and time.monotonic() < end: time.sleep(0.1)
+    assert not any(map(alive, probes)), f'probe {probes} outlived fhnb export'
+    assert not port_open(port)
