@@ -12,8 +12,9 @@ from .settings import load_settings
 from .probe import AppProbe
 
 # %% auto #0
-__all__ = ['NOTEBOOK_ONLY', 'ExportError', 'project_root', 'notebook_calls', 'exported_cells', 'check_notebook', 'AppReport',
-           'check_app', 'ExportResult', 'export_project', 'app_notebook', 'index_notebook', 'new_project']
+__all__ = ['NOTEBOOK_ONLY', 'ExportError', 'project_root', 'notebook_calls', 'exported_cells', 'check_notebook',
+           'whole_documents', 'document_notes', 'AppReport', 'check_app', 'ExportResult', 'export_project',
+           'app_notebook', 'index_notebook', 'new_project']
 
 # %% ../nbs/07_export.ipynb #2cf2d425
 class ExportError(Exception):
@@ -111,6 +112,40 @@ def check_notebook(nb:str|Path,      # the notebook
             for i, t in trees for ln, what in notebook_calls(t, lib, bound)]
     return [msg for _, msg in sorted(res, key=lambda p: p[0])]  # in cell order
 
+# %% ../nbs/07_export.ipynb #2645810f
+_route_decorators = {'rt', 'route', 'get', 'post', 'put', 'delete', 'patch', 'head', 'options'}
+
+def _route_path(fn:ast.FunctionDef) -> str|None:
+    "The path FastHTML gives handler `fn` (`@rt('/x')`, `@app.get('/x')`, a bare `@rt`), or `None` if no decorator makes it a route."
+    for d in fn.decorator_list:
+        f = d.func if isinstance(d, ast.Call) else d
+        if getattr(f, 'id', getattr(f, 'attr', None)) not in _route_decorators: continue
+        arg = d.args[0] if isinstance(d, ast.Call) and d.args else None
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str): return arg.value
+        return '/' if fn.name == 'index' else f'/{fn.name}'  # as FastHTML names a route without a path
+
+def whole_documents(tree:ast.AST) -> list[tuple[int,str,str]]:
+    "`(line, route, call)` for each `return Html(...)` or `return HTML(...)` in a route handler of `tree`."
+    return sorted((r.lineno, path, r.value.func.id)
+                  for fn in ast.walk(tree) if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and (path := _route_path(fn)) is not None
+                  for r in ast.walk(fn) if isinstance(r, ast.Return) and isinstance(r.value, ast.Call)
+                  and isinstance(r.value.func, ast.Name) and r.value.func.id in ('Html', 'HTML'))
+
+# %% ../nbs/07_export.ipynb #df1a95ba
+def document_notes(nb:str|Path,       # the notebook
+                   name:str|None=None  # how to name the notebook in messages
+                  ) -> list[str]:
+    "A note for each exported route handler of `nb` that returns a whole hand-built document."
+    name, res = name or str(nb), []
+    for i, src in exported_cells(nb, name):
+        try: tree = ast.parse(_code(src))
+        except SyntaxError: continue  # `check_notebook` reports it
+        res += [f"note: {name} cell {i} line {ln}: route {path} returns a hand-built {call}(...) document; plain FastHTML under uvicorn "
+                "sends it as written, without the app's headers (no htmx script: its hx-* attributes do nothing); fhnb serve and the preview add them. "
+                "To work under plain FastHTML too, return components, e.g. Title(...), Main(...), and FastHTML wraps them in a page with its headers"
+                for ln, path, call in whole_documents(tree)]
+    return res
+
 # %% ../nbs/07_export.ipynb #92beaf8d
 @dataclass
 class AppReport:
@@ -154,13 +189,14 @@ class ExportResult:
     root:Path
     notebooks:list
     app:AppReport|None = None
+    notes:list = field(default_factory=list) # lines worth reading that are not errors
 
     def __str__(self):
         from nbdev.config import get_config
         lines = [f'exported {len(self.notebooks)} notebooks to {get_config(self.root).lib_path.relative_to(self.root)}/']
         if self.app is None: lines.append('no app in settings.ini [fhnb]: skipped the app checks (set app = pkg.module:app)')
         else: lines += [f'{self.app.spec} imports without Jupyter; routes:', str(self.app)]
-        return '\n'.join(lines)
+        return '\n'.join(lines + self.notes)
 
 def export_project(path:str|Path|None=None, # a folder inside the project (default: the current one)
                    app:str|None=None,       # `module:attr` to check (default: settings.ini `app`)
@@ -178,8 +214,9 @@ def export_project(path:str|Path|None=None, # a folder inside the project (defau
         with chdir(root): nbs = nbglob(as_path=True).sorted()
         problems = [p for nb in nbs for p in check_notebook(nb, cfg.lib_path.name, os.path.relpath(nb, root))]
         if problems: raise ExportError('\n'.join(problems))
+        notes = [n for nb in nbs for n in document_notes(nb, os.path.relpath(nb, root))]
         _run_nbdev(root)
-        res = ExportResult(root, list(nbs), check_app(app, root, probe, settings.probe_timeout) if app else None)
+        res = ExportResult(root, list(nbs), check_app(app, root, probe, settings.probe_timeout) if app else None, notes)
     finally:
         if probe: probe.close()
     if res.app and res.app.problems(): raise ExportError('\n'.join(res.app.problems()))

@@ -316,3 +316,25 @@ def test_export_probe_dies_with_fhnb_export(project, tmp_path, sig, hang):
     while any(map(alive, probes)) and time.monotonic() < end: time.sleep(0.1)
     assert not any(map(alive, probes)), f'probe {probes} outlived fhnb export'
     assert not port_open(port)
+
+def test_export_notes_a_hand_built_document(project, tmp_path):
+    "A route returning `Html(...)` exports with a note; the note's reason holds: plain uvicorn sends that page without htmx."
+    d = copy_project(project, tmp_path)
+    cell, line = add_to_cell(d, "@rt('/add')", "@rt('/page')\ndef get(): return Html(Head(Title('Page')), Body(Button('Ping', hx_post='/add')))")
+    r = fhnb('export', cwd=d)
+    assert r.returncode == 0, r.stderr
+    notes = [l for l in r.stdout.splitlines() if l.startswith('note: ')]
+    assert notes == [f"note: nbs/00_app.ipynb cell {cell} line {line}: route /page returns a hand-built Html(...) document; plain FastHTML under uvicorn "
+                     "sends it as written, without the app's headers (no htmx script: its hx-* attributes do nothing); fhnb serve and the preview add them. "
+                     "To work under plain FastHTML too, return components, e.g. Title(...), Main(...), and FastHTML wraps them in a page with its headers"]
+    port = free_port()
+    p = subprocess.Popen([sys.executable, '-m', 'uvicorn', 'shop.app:app', '--port', str(port)], cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_http(f'http://127.0.0.1:{port}/page', proc=p)
+        page = request(f'http://127.0.0.1:{port}/page')
+        assert 'hx-post="/add"' in page and 'htmx' not in page
+        assert 'htmx' in request(f'http://127.0.0.1:{port}/')   # the template's own page returns components
+    finally: p.terminate(); p.wait(10)
+
+def test_export_of_a_new_project_has_no_notes(project):
+    assert 'note:' not in fhnb('export', cwd=project).stdout
