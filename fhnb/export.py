@@ -240,8 +240,14 @@ def app_notebook(name:str) -> list:
         ('md', '# The app'),
         ('md', f'> {name}: one table, a page listing it, and an HTMX route adding to it.'),
         ('code', '#| export\nfrom fasthtml.common import *'),
-        ('md', 'The database lives in `data/` (git ignores it); `fast_app` creates the table and a dataclass for its rows.'),
-        ('code', "#| export\napp, rt, items, Item = fast_app('data/items.db', items=dict(id=int, title=str, pk='id'))"),
+        ('md', "One project, one database: `data/items.db` in the project's folder (git ignores `data/`), found from where this code runs, "
+               "so the notebook (its kernel starts in `nbs/`) and `fhnb serve` (started in the project) read and write the same rows."),
+        ('code', "#| export\ndef project_folder() -> Path:\n"
+                 '    "The folder holding pyproject.toml, above this module once exported, or above the notebook in its kernel; else the current one."\n'
+                 "    here = Path(__file__).parent if '__file__' in globals() else Path.cwd()  # a notebook has no __file__; its kernel starts in its folder\n"
+                 "    return next((d for d in [here, *here.parents] if (d/'pyproject.toml').is_file()), Path.cwd())"),
+        ('md', '`fast_app` creates the table and a dataclass for its rows.'),
+        ('code', "#| export\napp, rt, items, Item = fast_app(project_folder()/'data'/'items.db', items=dict(id=int, title=str, pk='id'))"),
         ('md', 'The page lists the items. The form posts with HTMX and appends the fragment it gets back to the list.'),
         ('code', f"#| export\n@rt('/')\ndef get():\n    return Titled({name!r}, Ul(*[Li(i.title) for i in items()], id='items'),\n"
                  "                  Form(Input(name='title', placeholder='New item'), Button('Add'),\n"

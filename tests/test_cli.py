@@ -81,12 +81,24 @@ def exchange(url:str) -> list[str]:
 def test_new_project_served_as_in_the_kernel(project, kernel, tmp_path):
     k_url, snippets = kernel_server(kernel, project)
     from_kernel = [normal(h, k_url, snippets) for h in exchange(k_url)]
+    kernel.ok('for i in items(): items.delete(i.id)')   # one database for both: start the served exchange from the same empty list
     with serving('--port', 0, cwd=project) as (url, p):
         served = [normal(h, url) for h in exchange(url)]
         for a, b in zip(served, from_kernel): assert a == b, diff(a, b)
         assert served[1] == '<li>Milk</li>'
         assert '<li>Milk</li>' in served[2] and '/_fhnb/static/' in served[0]
         stop(p, project)
+
+def test_notebook_and_served_app_share_one_database(kernel, project, tmp_path):
+    "The kernel (cwd nbs/) adds an item; `fhnb serve` (cwd: the project) lists it: one project, one database."
+    d = copy_project(project, tmp_path)
+    kernel_server(kernel, d)
+    kernel.ok("items.insert(title='added in the notebook')")
+    assert not (d/'nbs'/'data').exists() and (d/'data'/'items.db').is_file()
+    with serving('--port', 0, cwd=d) as (url, p):
+        assert '<li>added in the notebook</li>' in request(url + '/')
+        request(url + '/add', dict(title='added in the served app'), hx=True)
+    assert kernel.ok('print([i.title for i in items()])').stdout.strip() == "['added in the notebook', 'added in the served app']"
 
 def test_offline_flag(project):
     with serving('--port', 0, '--no-offline', cwd=project) as (url, p):
