@@ -250,12 +250,17 @@ def Rows(x,          # a fastlite table, a row (dataclass or dict), or a list of
 # %% ../nbs/04_tables.ipynb #ef803d6c
 row_classes = weakref.WeakSet()  # dataclasses used as a fastlite table's `cls`: their instances display as HTML tables
 
-def _html_formatter():
-    "IPython's `text/html` formatter, if this process runs an IPython shell (never imports IPython)."
+def _formatter(mime:str):
+    "IPython's formatter for `mime`, if this process runs an IPython shell (never imports IPython)."
     ip = _shell()
-    return ip.display_formatter.formatters['text/html'] if ip else None
+    return ip.display_formatter.formatters[mime] if ip else None
 
 def _row_html(row): return to_xml(Rows(row))
+
+def _row_text(row, p, cycle):
+    "A row's plain text: the dataclass's repr, each value cut as `Rows` cuts it (a list of rows shows its rows this way too)."
+    vals = ', '.join(f'{f.name}={_shown(repr(getattr(row, f.name)), 300)}' for f in fields(row) if f.repr)
+    p.text(f'{type(row).__qualname__}({vals})')
 
 def _rows_html(rows):
     "HTML for a non-empty list of rows of one row class; `None` (no HTML) for any other list."
@@ -263,10 +268,15 @@ def _rows_html(rows):
 
 def _table_html(tbl): return to_xml(Rows(tbl))
 
+def _show_rows_of(c):
+    "Display instances of row class `c` as `Rows` draws them, and as plain text with long values cut."
+    _formatter('text/html').for_type(c, _row_html)
+    _formatter('text/plain').for_type(c, _row_text)
+
 def _register_row_class(c):
     if not isinstance(c, type) or c in row_classes: return
     row_classes.add(c)
-    if (f := _html_formatter()): f.for_type(c, _row_html)
+    if _shell(): _show_rows_of(c)
 
 def _get_cls(self):
     c = self.__dict__.get('cls')
@@ -282,10 +292,10 @@ fastlite.Table.cls = property(_get_cls, _set_cls, doc="The table's row dataclass
 
 def register_display():
     "Show fastlite tables, rows and lists of rows as HTML tables in this IPython shell (done on import)."
-    f = _html_formatter()
+    f = _formatter('text/html')
     if not f: return
     f.for_type(fastlite.Table, _table_html)
     f.for_type(list, _rows_html)
-    for c in list(row_classes): f.for_type(c, _row_html)
+    for c in list(row_classes): _show_rows_of(c)
 
 register_display()

@@ -169,15 +169,16 @@ def test_display_in_a_real_kernel(kernel):
         assert 'text/html' not in kernel.ok(expr).outputs[0], expr
 
 def test_display_of_a_huge_value_is_bounded(kernel):
-    "A 10 MB text in a row: the table, the row and a query's rows each show a short cell, not 10 MB of HTML."
+    "A 10 MB text in a row: the table, the row and a query's rows each show a short cell, not 10 MB of HTML or text."
     kernel.ok(textwrap.dedent('''
         from fasthtml.common import *
         from fhnb import *
         app, rt, notes, Note = fast_app('data/notes.db', notes=dict(id=int, body=str, pk='id'))
         notes.insert(id=1, body='x' * 10_000_000)'''))
     for expr in ('notes', 'notes[1]', 'notes()'):
-        html = kernel.ok(expr).outputs[0]['text/html']
-        assert len(html) < 3_000 and 'xxx… (10,000,000 characters)' in html, (expr, len(html))
+        out = kernel.ok(expr).outputs[0]
+        assert len(out['text/html']) < 3_000 and 'xxx… (10,000,000 characters)' in out['text/html'], (expr, len(out['text/html']))
+        assert len(out['text/plain']) < 1_000, (expr, len(out['text/plain']))   # stored beside the HTML: cut too
 
 def test_display_of_fastlite_direct_and_dataclass_tables(kernel):
     kernel.ok(textwrap.dedent('''
