@@ -2,11 +2,13 @@
 
 # %% ../nbs/07_export.ipynb #b119f0b5
 from __future__ import annotations
-import ast, json, keyword, os, re, sys, tomllib
+import ast, json, keyword, os, re, shlex, sys, tomllib
 from contextlib import chdir
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 from string import Template
 from .settings import load_settings
 from .probe import AppProbe
@@ -14,7 +16,7 @@ from .probe import AppProbe
 # %% auto #0
 __all__ = ['NOTEBOOK_ONLY', 'ExportError', 'project_root', 'notebook_calls', 'exported_cells', 'check_notebook',
            'whole_documents', 'document_notes', 'AppReport', 'check_app', 'ExportResult', 'export_project',
-           'app_notebook', 'index_notebook', 'new_project']
+           'fhnb_source', 'install_steps', 'app_notebook', 'index_notebook', 'new_project']
 
 # %% ../nbs/07_export.ipynb #2cf2d425
 class ExportError(Exception):
@@ -227,6 +229,28 @@ _templates = files('fhnb')/'templates'
 _project_files = {'pyproject.toml': 'pyproject.toml.tmpl', 'settings.ini': 'settings.ini.tmpl', '.gitignore': 'gitignore.tmpl',
                   'README.md': 'README.md.tmpl', '$pkg/__init__.py': 'init.py.tmpl'}
 
+# %% ../nbs/07_export.ipynb #89dad899
+def fhnb_source() -> str|None:
+    "Where `pip` can install the running fhnb from, as the package index has none: its source folder, or the local path it was installed from."
+    here = Path(str(files('fhnb'))).resolve().parent
+    if (here/'pyproject.toml').is_file() and re.search(r'(?m)^name\s*=\s*"fhnb"\s*$', (here/'pyproject.toml').read_text()): return str(here)
+    from importlib.metadata import distribution, PackageNotFoundError
+    try: info = json.loads(distribution('fhnb').read_text('direct_url.json') or 'null')
+    except PackageNotFoundError: return None
+    if not info or not info.get('url', '').startswith('file://'): return None  # from an index: `pip install fhnb` works
+    p = Path(url2pathname(urlsplit(info['url']).path))
+    return str(p) if p.exists() else None
+
+def install_steps(source:str|None) -> str:
+    "The new project's install steps (markdown): what they need, then commands that work as written in a fresh virtual environment."
+    fhnb = [f'pip install {"-e " if Path(source).is_dir() else ""}{shlex.quote(source)}   # fhnb itself'] if source else []
+    where = f' fhnb is not on the package index: the steps install it from `{source}`, where `fhnb new` found it, so that must still be there.' if source else ''
+    cmds = ['python3 -m venv .venv && . .venv/bin/activate   # a fresh environment for this project', *fhnb,
+            'pip install -e ".[dev]"   # the app, and what working on it in notebooks needs',
+            'fhnb lab       # JupyterLab here; open nbs/00_app.ipynb', 'fhnb export    # notebooks -> package, checked', 'fhnb serve     # the exported app, on its own']
+    return (f'Needs Python 3.11 or newer, a POSIX shell and access to the package index (pip fetches FastHTML, nbdev and JupyterLab).{where}\n\n'
+            '```sh\n' + '\n'.join(cmds) + '\n```')
+
 # %% ../nbs/07_export.ipynb #0f78f37c
 def _cells(*specs) -> list:
     "Notebook cells from `(kind, source)` pairs."
@@ -258,11 +282,9 @@ def app_notebook(name:str) -> list:
         ('code', 'serve_nb(app)'),
         ('code', "preview('/')"))
 
-def index_notebook(name:str) -> list:
-    "The starting `index.ipynb` (the README's source) of project `name`."
-    return _cells(('md', f'# {name}'), ('md', '> A FastHTML app built in notebooks with fhnb.'),
-                  ('md', '## Working on it\n\n```sh\npip install -e ".[dev]"\nfhnb lab       # JupyterLab here; open nbs/00_app.ipynb\n'
-                         'fhnb export    # notebooks -> package, checked\nfhnb serve     # the exported app, on its own\n```'))
+def index_notebook(name:str, install:str) -> list:
+    "The starting `index.ipynb` (the README's source) of project `name`, with the `install` steps."
+    return _cells(('md', f'# {name}'), ('md', '> A FastHTML app built in notebooks with fhnb.'), ('md', f'## Working on it\n\n{install}'))
 
 # %% ../nbs/07_export.ipynb #46f3d72f
 _taken = set(sys.stdlib_module_names) | {'fasthtml', 'fhnb', 'fastlite', 'fastcore', 'nbdev', 'starlette', 'uvicorn', 'apsw', 'app', 'test', 'tests'}
@@ -284,11 +306,12 @@ def new_project(name:str,                # the project, and (with - as _) its pa
     dest = Path(path or name).resolve()
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise ExportError(f'{dest} is not empty: choose a new or empty folder (fhnb new {name} --path DIR)', 2)
+    install = install_steps(fhnb_source())
     for out, tmpl in _project_files.items():
         f = dest/out.replace('$pkg', pkg)
         f.parent.mkdir(parents=True, exist_ok=True)
-        f.write_text(Template((_templates/tmpl).read_text()).substitute(name=name, pkg=pkg))
+        f.write_text(Template((_templates/tmpl).read_text()).substitute(name=name, pkg=pkg, install=install))
     (dest/'nbs').mkdir()
-    for fn, cells in (('index.ipynb', index_notebook(name)), ('00_app.ipynb', app_notebook(name))):
+    for fn, cells in (('index.ipynb', index_notebook(name, install)), ('00_app.ipynb', app_notebook(name))):
         write_nb(new_nb(cells, meta={'kernelspec': {'display_name': 'Python 3', 'language': 'python', 'name': 'python3'}}), dest/'nbs'/fn)
     return dest

@@ -1,7 +1,7 @@
 """`fhnb new` -> `nbdev-test` -> `fhnb export` -> `fhnb serve`, through real subprocesses and real HTTP on loopback,
 compared with the kernel's own server; every bad input's message."""
 from __future__ import annotations
-import json, re, shutil, signal, subprocess, sys, time, urllib.parse, urllib.request
+import json, os, re, shutil, signal, subprocess, sys, time, urllib.parse, urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 import pytest
@@ -350,3 +350,18 @@ def test_export_notes_a_hand_built_document(project, tmp_path):
 
 def test_export_of_a_new_project_has_no_notes(project):
     assert 'note:' not in fhnb('export', cwd=project).stdout
+
+@pytest.mark.venv
+def test_new_project_installs_as_its_readme_says(tmp_path):
+    "The generated README's steps, run as written in a fresh virtual environment (pip fetches the libraries from the package index: minutes)."
+    d = tmp_path/'shop'
+    assert fhnb('new', 'shop', '--path', d, cwd=tmp_path).returncode == 0
+    block = re.search(r'```sh\n(.*?)```', (d/'README.md').read_text(), re.S).group(1)
+    steps = [l for l in block.splitlines() if not l.startswith(('fhnb lab', 'fhnb serve'))]   # those two run until stopped
+    assert steps[0].startswith('python3 -m venv .venv') and 'fhnb export' in steps[-1]
+    script = 'set -e\n' + '\n'.join(steps) + '\npython -c "import shop.app, fhnb, sys; print(sys.prefix)"\n'
+    path = os.pathsep.join(p for p in os.environ['PATH'].split(os.pathsep) if not p.startswith(sys.prefix))   # not this test's environment
+    env = {**{k: v for k, v in os.environ.items() if k not in ('PYTHONPATH', 'VIRTUAL_ENV')}, 'PATH': path}
+    r = subprocess.run(['bash', '-c', script], cwd=d, env=env, capture_output=True, text=True, timeout=1800)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert 'shop.app:app imports without Jupyter' in r.stdout and r.stdout.strip().endswith(str(d/'.venv')), r.stdout[-3000:]
