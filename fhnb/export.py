@@ -241,6 +241,7 @@ def fhnb_source() -> str|None:
     p = Path(url2pathname(urlsplit(info['url']).path))
     return str(p) if p.exists() else None
 
+# %% ../nbs/07_export.ipynb #4bc53399
 def install_steps(source:str|None) -> str:
     "The new project's install steps (markdown): what they need, then commands that work as written in a fresh virtual environment."
     fhnb = [f'pip install {"-e " if Path(source).is_dir() else ""}{shlex.quote(source)}   # fhnb itself'] if source else []

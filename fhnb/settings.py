@@ -90,6 +90,7 @@ def _ini_text(p:Path) -> str:
         line = data[:e.start].count(b'\n') + 1
         raise SettingsError(f"{p} line {line}: byte {data[e.start]:#04x} is not UTF-8; save the file as UTF-8") from None
 
+# %% ../nbs/00_settings.ipynb #9a22284c
 def _ini_error(p:Path, text:str, e:configparser.Error) -> str:
     "One line naming the file, the line and the fix for configparser's error `e`."
     n = getattr(e, 'lineno', None) or e.errors[0][0]
