@@ -282,11 +282,11 @@ def test_export_names_a_notebook_that_is_not_one(project, tmp_path, text, msg):
 
 def test_export_names_the_cell_of_an_import_that_hangs(project, tmp_path):
     d = copy_project(project, tmp_path)
-    (d/'settings.ini').write_text((d/'settings.ini').read_text() + 'probe_timeout = 5\n')
+    (d/'settings.ini').write_text((d/'settings.ini').read_text() + 'probe_timeout = 8\n')
     cell, line = add_to_cell(d, "@rt('/add')", 'while True: pass')
     cid = read_nb(d/'nbs'/'00_app.ipynb').cells[cell-1].id
     assert error_of(fhnb('export', cwd=d), 1) == (f'fhnb export: shop.app:app does not import: nbs/00_app.ipynb cell {cell} (id {cid}) line {line}: '
-                                                   'import took longer than 5s (probe_timeout in settings.ini)')
+                                                   'import took longer than 8s (probe_timeout in settings.ini)')
 
 def children(pid:int) -> list[int]:
     "The processes whose parent is `pid`, from /proc."
