@@ -2,18 +2,21 @@
 
 # %% ../nbs/07_export.ipynb #b119f0b5
 from __future__ import annotations
-import ast, keyword, os, re, sys, tomllib
+import ast, json, keyword, os, re, shlex, sys, tomllib
 from contextlib import chdir
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 from string import Template
 from .settings import load_settings
 from .probe import AppProbe
 
 # %% auto #0
-__all__ = ['NOTEBOOK_ONLY', 'ExportError', 'project_root', 'notebook_calls', 'exported_cells', 'check_notebook', 'AppReport',
-           'check_app', 'ExportResult', 'export_project', 'app_notebook', 'index_notebook', 'new_project']
+__all__ = ['NOTEBOOK_ONLY', 'ExportError', 'project_root', 'notebook_calls', 'exported_cells', 'check_notebook',
+           'whole_documents', 'document_notes', 'AppReport', 'check_app', 'ExportResult', 'export_project',
+           'fhnb_source', 'install_steps', 'app_notebook', 'index_notebook', 'new_project']
 
 # %% ../nbs/07_export.ipynb #2cf2d425
 class ExportError(Exception):
@@ -76,9 +79,22 @@ def _code(src:str) -> str:
     "`src` with IPython magics and shell lines commented out, so `ast` can parse it; line numbers kept."
     return '\n'.join('#' + l if l.lstrip().startswith(('%', '!')) else l for l in src.splitlines())
 
-def exported_cells(nb:str|Path) -> list[tuple[int,str]]:
+def _check_json(nb:Path, name:str):
+    "Raise `ExportError` naming notebook `nb` if it is not JSON with a list of cells, where nbdev would stop with a traceback."
+    try: d = json.loads(Path(nb).read_bytes())
+    except (ValueError, UnicodeDecodeError) as e:  # JSONDecodeError is a ValueError
+        where = f' at line {e.lineno} column {e.colno}' if isinstance(e, json.JSONDecodeError) else ''
+        raise ExportError(f'{name} is not valid notebook JSON{where} ({getattr(e, "msg", e)}): restore it from git, or open and save it in JupyterLab') from None
+    cells = d.get('cells') if isinstance(d, dict) else None
+    if not isinstance(cells, list) or not all(isinstance(c, dict) and 'cell_type' in c and 'source' in c for c in cells):
+        raise ExportError(f'{name} has no list of cells (each with cell_type and source): it is not a Jupyter notebook; restore it from git, or delete it')
+
+def exported_cells(nb:str|Path,        # the notebook
+                   name:str|None=None  # how to name the notebook in messages
+                  ) -> list[tuple[int,str]]:
     "`(cell number, source)` of each exported code cell of notebook `nb`, numbered from 1."
     from nbdev.process import NBProcessor # nbdev is slow to import; only `fhnb export` needs it
+    _check_json(nb, name or str(nb))
     cells = NBProcessor(nb, rm_directives=False).nb.cells
     return [(i, c.source) for i,c in enumerate(cells, 1) if c.cell_type == 'code' and _export_dirs & set(c.directives_)]
 
@@ -88,13 +104,49 @@ def check_notebook(nb:str|Path,      # the notebook
                   ) -> list[str]:
     "One line per problem in the exported cells of `nb`: syntax errors and notebook-only calls."
     name, res, trees = name or str(nb), [], []
-    for i, src in exported_cells(nb):
+    try: cells = exported_cells(nb, name)
+    except ExportError as e: return [str(e)]
+    for i, src in cells:
         try: trees.append((i, ast.parse(_code(src))))
         except SyntaxError as e: res.append((i, f'{name} cell {i} line {e.lineno}: SyntaxError: {e.msg} (in an exported cell)'))
     bound = set().union(*(_bound_names(t, lib) for _, t in trees))   # a name bound in one cell counts in all
     res += [(i, f'{name} cell {i} line {ln}: {what} is notebook-only; move it to a cell without #| export')
             for i, t in trees for ln, what in notebook_calls(t, lib, bound)]
     return [msg for _, msg in sorted(res, key=lambda p: p[0])]  # in cell order
+
+# %% ../nbs/07_export.ipynb #2645810f
+_route_decorators = {'rt', 'route', 'get', 'post', 'put', 'delete', 'patch', 'head', 'options'}
+
+def _route_path(fn:ast.FunctionDef) -> str|None:
+    "The path FastHTML gives handler `fn` (`@rt('/x')`, `@app.get('/x')`, a bare `@rt`), or `None` if no decorator makes it a route."
+    for d in fn.decorator_list:
+        f = d.func if isinstance(d, ast.Call) else d
+        if getattr(f, 'id', getattr(f, 'attr', None)) not in _route_decorators: continue
+        arg = d.args[0] if isinstance(d, ast.Call) and d.args else None
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str): return arg.value
+        return '/' if fn.name == 'index' else f'/{fn.name}'  # as FastHTML names a route without a path
+
+def whole_documents(tree:ast.AST) -> list[tuple[int,str,str]]:
+    "`(line, route, call)` for each `return Html(...)` or `return HTML(...)` in a route handler of `tree`."
+    return sorted((r.lineno, path, r.value.func.id)
+                  for fn in ast.walk(tree) if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and (path := _route_path(fn)) is not None
+                  for r in ast.walk(fn) if isinstance(r, ast.Return) and isinstance(r.value, ast.Call)
+                  and isinstance(r.value.func, ast.Name) and r.value.func.id in ('Html', 'HTML'))
+
+# %% ../nbs/07_export.ipynb #df1a95ba
+def document_notes(nb:str|Path,       # the notebook
+                   name:str|None=None  # how to name the notebook in messages
+                  ) -> list[str]:
+    "A note for each exported route handler of `nb` that returns a whole hand-built document."
+    name, res = name or str(nb), []
+    for i, src in exported_cells(nb, name):
+        try: tree = ast.parse(_code(src))
+        except SyntaxError: continue  # `check_notebook` reports it
+        res += [f"note: {name} cell {i} line {ln}: route {path} returns a hand-built {call}(...) document; plain FastHTML under uvicorn "
+                "sends it as written, without the app's headers (no htmx script: its hx-* attributes do nothing); fhnb serve and the preview add them. "
+                "To work under plain FastHTML too, return components, e.g. Title(...), Main(...), and FastHTML wraps them in a page with its headers"
+                for ln, path, call in whole_documents(tree)]
+    return res
 
 # %% ../nbs/07_export.ipynb #92beaf8d
 @dataclass
@@ -114,10 +166,11 @@ class AppReport:
 
 def check_app(spec:str,          # `module:attr` of the app, as in settings.ini `app`
               root:str|Path='.', # the project folder, put first on `sys.path`
-              probe:AppProbe|None=None # a probe already started (default: a new one)
+              probe:AppProbe|None=None, # a probe already started (default: a new one)
+              timeout:float=120        # seconds the import may take (`fhnb export`: settings `probe_timeout`)
              ) -> AppReport:
     "Import the app `spec` in a fresh interpreter and report its routes and the notebook packages it loaded."
-    r = (probe or AppProbe()).ask(Path(root).resolve(), spec)
+    r = (probe or AppProbe()).ask(Path(root).resolve(), spec, timeout)
     return AppReport(spec, r.get('routes', []), r.get('loaded', {}), r.get('error', ''))
 
 # %% ../nbs/07_export.ipynb #58e2f9dd
@@ -138,13 +191,14 @@ class ExportResult:
     root:Path
     notebooks:list
     app:AppReport|None = None
+    notes:list = field(default_factory=list) # lines worth reading that are not errors
 
     def __str__(self):
         from nbdev.config import get_config
         lines = [f'exported {len(self.notebooks)} notebooks to {get_config(self.root).lib_path.relative_to(self.root)}/']
         if self.app is None: lines.append('no app in settings.ini [fhnb]: skipped the app checks (set app = pkg.module:app)')
         else: lines += [f'{self.app.spec} imports without Jupyter; routes:', str(self.app)]
-        return '\n'.join(lines)
+        return '\n'.join(lines + self.notes)
 
 def export_project(path:str|Path|None=None, # a folder inside the project (default: the current one)
                    app:str|None=None,       # `module:attr` to check (default: settings.ini `app`)
@@ -153,7 +207,8 @@ def export_project(path:str|Path|None=None, # a folder inside the project (defau
     "nbdev's export of the project at `path`, checked: notebook-only calls, syntax, and the app's clean import."
     try:
         root = project_root(path)
-        app = app or load_settings(root/'settings.ini').app
+        settings = load_settings(root/'settings.ini')
+        app = app or settings.app
         if app and not probe: probe = AppProbe()  # before nbdev is imported, so the two overlap
         from nbdev.config import get_config
         from nbdev.doclinks import nbglob
@@ -161,8 +216,9 @@ def export_project(path:str|Path|None=None, # a folder inside the project (defau
         with chdir(root): nbs = nbglob(as_path=True).sorted()
         problems = [p for nb in nbs for p in check_notebook(nb, cfg.lib_path.name, os.path.relpath(nb, root))]
         if problems: raise ExportError('\n'.join(problems))
+        notes = [n for nb in nbs for n in document_notes(nb, os.path.relpath(nb, root))]
         _run_nbdev(root)
-        res = ExportResult(root, list(nbs), check_app(app, root, probe) if app else None)
+        res = ExportResult(root, list(nbs), check_app(app, root, probe, settings.probe_timeout) if app else None, notes)
     finally:
         if probe: probe.close()
     if res.app and res.app.problems(): raise ExportError('\n'.join(res.app.problems()))
@@ -172,6 +228,29 @@ def export_project(path:str|Path|None=None, # a folder inside the project (defau
 _templates = files('fhnb')/'templates'
 _project_files = {'pyproject.toml': 'pyproject.toml.tmpl', 'settings.ini': 'settings.ini.tmpl', '.gitignore': 'gitignore.tmpl',
                   'README.md': 'README.md.tmpl', '$pkg/__init__.py': 'init.py.tmpl'}
+
+# %% ../nbs/07_export.ipynb #89dad899
+def fhnb_source() -> str|None:
+    "Where `pip` can install the running fhnb from, as the package index has none: its source folder, or the local path it was installed from."
+    here = Path(str(files('fhnb'))).resolve().parent
+    if (here/'pyproject.toml').is_file() and re.search(r'(?m)^name\s*=\s*"fhnb"\s*$', (here/'pyproject.toml').read_text()): return str(here)
+    from importlib.metadata import distribution, PackageNotFoundError
+    try: info = json.loads(distribution('fhnb').read_text('direct_url.json') or 'null')
+    except PackageNotFoundError: return None
+    if not info or not info.get('url', '').startswith('file://'): return None  # from an index: `pip install fhnb` works
+    p = Path(url2pathname(urlsplit(info['url']).path))
+    return str(p) if p.exists() else None
+
+# %% ../nbs/07_export.ipynb #4bc53399
+def install_steps(source:str|None) -> str:
+    "The new project's install steps (markdown): what they need, then commands that work as written in a fresh virtual environment."
+    fhnb = [f'pip install {"-e " if Path(source).is_dir() else ""}{shlex.quote(source)}   # fhnb itself'] if source else []
+    where = f' fhnb is not on the package index: the steps install it from `{source}`, where `fhnb new` found it, so that must still be there.' if source else ''
+    cmds = ['python3 -m venv .venv && . .venv/bin/activate   # a fresh environment for this project', *fhnb,
+            'pip install -e ".[dev]"   # the app, and what working on it in notebooks needs',
+            'fhnb lab       # JupyterLab here; open nbs/00_app.ipynb', 'fhnb export    # notebooks -> package, checked', 'fhnb serve     # the exported app, on its own']
+    return (f'Needs Python 3.11 or newer, a POSIX shell and access to the package index (pip fetches FastHTML, nbdev and JupyterLab).{where}\n\n'
+            '```sh\n' + '\n'.join(cmds) + '\n```')
 
 # %% ../nbs/07_export.ipynb #0f78f37c
 def _cells(*specs) -> list:
@@ -186,8 +265,14 @@ def app_notebook(name:str) -> list:
         ('md', '# The app'),
         ('md', f'> {name}: one table, a page listing it, and an HTMX route adding to it.'),
         ('code', '#| export\nfrom fasthtml.common import *'),
-        ('md', 'The database lives in `data/` (git ignores it); `fast_app` creates the table and a dataclass for its rows.'),
-        ('code', "#| export\napp, rt, items, Item = fast_app('data/items.db', items=dict(id=int, title=str, pk='id'))"),
+        ('md', "One project, one database: `data/items.db` in the project's folder (git ignores `data/`), found from where this code runs, "
+               "so the notebook (its kernel starts in `nbs/`) and `fhnb serve` (started in the project) read and write the same rows."),
+        ('code', "#| export\ndef project_folder() -> Path:\n"
+                 '    "The folder holding pyproject.toml, above this module once exported, or above the notebook in its kernel; else the current one."\n'
+                 "    here = Path(__file__).parent if '__file__' in globals() else Path.cwd()  # a notebook has no __file__; its kernel starts in its folder\n"
+                 "    return next((d for d in [here, *here.parents] if (d/'pyproject.toml').is_file()), Path.cwd())"),
+        ('md', '`fast_app` creates the table and a dataclass for its rows.'),
+        ('code', "#| export\napp, rt, items, Item = fast_app(project_folder()/'data'/'items.db', items=dict(id=int, title=str, pk='id'))"),
         ('md', 'The page lists the items. The form posts with HTMX and appends the fragment it gets back to the list.'),
         ('code', f"#| export\n@rt('/')\ndef get():\n    return Titled({name!r}, Ul(*[Li(i.title) for i in items()], id='items'),\n"
                  "                  Form(Input(name='title', placeholder='New item'), Button('Add'),\n"
@@ -198,11 +283,9 @@ def app_notebook(name:str) -> list:
         ('code', 'serve_nb(app)'),
         ('code', "preview('/')"))
 
-def index_notebook(name:str) -> list:
-    "The starting `index.ipynb` (the README's source) of project `name`."
-    return _cells(('md', f'# {name}'), ('md', '> A FastHTML app built in notebooks with fhnb.'),
-                  ('md', '## Working on it\n\n```sh\npip install -e ".[dev]"\nfhnb lab       # JupyterLab here; open nbs/00_app.ipynb\n'
-                         'fhnb export    # notebooks -> package, checked\nfhnb serve     # the exported app, on its own\n```'))
+def index_notebook(name:str, install:str) -> list:
+    "The starting `index.ipynb` (the README's source) of project `name`, with the `install` steps."
+    return _cells(('md', f'# {name}'), ('md', '> A FastHTML app built in notebooks with fhnb.'), ('md', f'## Working on it\n\n{install}'))
 
 # %% ../nbs/07_export.ipynb #46f3d72f
 _taken = set(sys.stdlib_module_names) | {'fasthtml', 'fhnb', 'fastlite', 'fastcore', 'nbdev', 'starlette', 'uvicorn', 'apsw', 'app', 'test', 'tests'}
@@ -224,11 +307,12 @@ def new_project(name:str,                # the project, and (with - as _) its pa
     dest = Path(path or name).resolve()
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise ExportError(f'{dest} is not empty: choose a new or empty folder (fhnb new {name} --path DIR)', 2)
+    install = install_steps(fhnb_source())
     for out, tmpl in _project_files.items():
         f = dest/out.replace('$pkg', pkg)
         f.parent.mkdir(parents=True, exist_ok=True)
-        f.write_text(Template((_templates/tmpl).read_text()).substitute(name=name, pkg=pkg))
+        f.write_text(Template((_templates/tmpl).read_text()).substitute(name=name, pkg=pkg, install=install))
     (dest/'nbs').mkdir()
-    for fn, cells in (('index.ipynb', index_notebook(name)), ('00_app.ipynb', app_notebook(name))):
+    for fn, cells in (('index.ipynb', index_notebook(name, install)), ('00_app.ipynb', app_notebook(name))):
         write_nb(new_nb(cells, meta={'kernelspec': {'display_name': 'Python 3', 'language': 'python', 'name': 'python3'}}), dest/'nbs'/fn)
     return dest

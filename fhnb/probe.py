@@ -2,20 +2,28 @@
 
 # %% ../nbs/06_probe.ipynb #2d6a690d
 from __future__ import annotations
-import json, os, subprocess, sys, tempfile, threading
+import json, os, re, signal, subprocess, sys, tempfile, threading, time
+from pathlib import Path
 from contextlib import suppress
 
 # %% auto #0
-__all__ = ['AppProbe']
+__all__ = ['source_at', 'AppProbe']
 
 # %% ../nbs/06_probe.ipynb #5f270956
 _probe_src = r'''
-import importlib, json, os, sys, traceback
+import importlib, json, os, signal, sys, threading, traceback, faulthandler
+if sys.platform == 'linux':  # die with the caller however it ends (SIGTERM, SIGHUP, SIGKILL), even inside a loop that never yields
+    import ctypes
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+    if os.getppid() != int(sys.argv[1]): os._exit(1)  # the caller ended before that line
 answer = os.fdopen(os.dup(1), 'w')  # the answer's own channel; whatever the app prints goes to stderr
 os.dup2(2, 1)
+if hasattr(signal, 'SIGUSR1'): faulthandler.register(signal.SIGUSR1)  # the caller asks where a slow import is: every stack, to stderr
 try: import fasthtml.common, fasthtml.pico, fastlite  # what `fast_app` loads, while the caller exports; no notebook package
 except ImportError: pass
 root, spec = sys.stdin.readline().strip(), sys.stdin.readline().strip()
+if not spec: os._exit(1)  # the caller went away without asking
+threading.Thread(target=lambda: (sys.stdin.read(), os._exit(1)), daemon=True).start()  # stdin ends with the caller, on any system
 sys.path.insert(0, root)
 banned, first = ('ipywidgets', 'ipykernel', 'anywidget', 'jupyter_'), {}
 def ours(fn): return fn.startswith(os.path.join(root, '')) and not fn.startswith(sys.prefix) and 'site-packages' not in fn  # a .venv may live in the project
@@ -45,34 +53,74 @@ with answer: json.dump(res, answer)
 os._exit(0)  # answered: skip tearing down the modules it loaded (about 0.1 s)
 '''
 
+# %% ../nbs/06_probe.ipynb #524a6b3b
+def _in_project(fn:str, root) -> bool:
+    "Is file `fn` the project's own code (not a virtual environment inside it)?"
+    return fn.startswith(os.path.join(str(root), '')) and 'site-packages' not in fn and not fn.startswith(sys.prefix)
+
+def source_at(root,      # the project folder
+              fn:str,    # a file of the project, e.g. the exported `shop/app.py`
+              line:int   # a line of `fn`
+             ) -> str:
+    "`nbs/NAME.ipynb cell N (id ID) line L` for a line nbdev exported, from the `# %% ../nbs/NAME.ipynb #ID` marker above it; else `file:line`."
+    lines = Path(fn).read_text(errors='replace').splitlines()[:line]
+    at = next((i for i in range(len(lines)-1, -1, -1) if lines[i].startswith('# %% ')), None)
+    m = re.match(r'# %% (\S+\.ipynb) #(\S+)', lines[at]) if at is not None else None
+    nb = (Path(fn).parent/m[1]).resolve() if m else None
+    try: cells = json.loads(nb.read_text())['cells'] if nb else []
+    except (OSError, ValueError, KeyError, TypeError): cells = []
+    n, cell = next(((i, c) for i,c in enumerate(cells, 1) if c.get('id') == m[2]), (None, None))
+    if not n: return f'{os.path.relpath(fn, root)}:{line}'
+    src = ''.join(cell['source']).splitlines()
+    directives = next((i for i,l in enumerate(src) if not l.startswith('#|')), len(src))  # nbdev drops the `#| ...` lines it read
+    return f'{os.path.relpath(nb, root)} cell {n} (id {m[2]}) line {line - at - 1 + directives}'
+
+# %% ../nbs/06_probe.ipynb #abaa9226
 class AppProbe:
     "A fresh interpreter, started at once, that imports an app when `ask`ed; one question each."
     def __init__(self):
         self.dir = tempfile.TemporaryDirectory(prefix='fhnb-probe-')
         self.err = open(os.path.join(self.dir.name, 'stderr'), 'w+')  # a file, not a pipe: an app that prints a lot cannot block
-        self.proc = subprocess.Popen([sys.executable, '-c', _probe_src], cwd=self.dir.name,
+        self.proc = subprocess.Popen([sys.executable, '-c', _probe_src, str(os.getpid())], cwd=self.dir.name,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.err, text=True)
         self.answered = False
 
     def ask(self, root, spec:str, timeout:float=120) -> dict:
         "Import `spec` (`module:attr`) with the project folder `root` first on `sys.path`: `routes` and `loaded`, or `error`."
         try:
-            with suppress(BrokenPipeError): self.proc.stdin.write(f'{root}\n{spec}\n'); self.proc.stdin.close()
+            with suppress(BrokenPipeError): self.proc.stdin.write(f'{root}\n{spec}\n'); self.proc.stdin.flush()  # left open: it ends with this process
             answer = []  # read until the probe closes its end: the answer, without waiting for the interpreter to exit
             reader = threading.Thread(target=lambda: answer.append(self.proc.stdout.read()), daemon=True)
             reader.start(); reader.join(timeout)
-            if not answer: return dict(error=f'importing {spec} took longer than {timeout:.0f}s')
+            if not answer:
+                where = self.stuck_at(root)
+                return dict(error=f'{where or "importing " + spec}: import took longer than {timeout:g}s (probe_timeout in settings.ini)')
             if answer[0]:
                 self.answered = True
                 return json.loads(answer[0])
             self.proc.wait()
-            self.err.seek(0)
-            return dict(error=f'the interpreter importing {spec} exited with {self.proc.returncode}: {" ".join(self.err.read().strip().splitlines()[-1:])}')
+            return dict(error=f'the interpreter importing {spec} exited with {self.proc.returncode}: {" ".join(self._stderr().strip().splitlines()[-1:])}')
         finally: self.close()
+
+    def _stderr(self, start:int=0) -> str:
+        "What the probe wrote to stderr, from byte `start` (read through a file of its own: the probe's shares this one's offset)."
+        with open(self.err.name, errors='replace') as f: f.seek(start); return f.read()
+
+    def stuck_at(self, root) -> str:
+        "Where the probe's import is now: its innermost frame in project `root`, as `source_at` names it ('' if unknown)."
+        if not hasattr(signal, 'SIGUSR1') or self.proc.poll() is not None: return ''
+        start = os.path.getsize(self.err.name)
+        self.proc.send_signal(signal.SIGUSR1)
+        prev, dump, end = None, '', time.monotonic() + 5
+        while time.monotonic() < end and ('most recent call first' not in dump or dump != prev):  # a C handler writes it at once
+            time.sleep(0.1); prev, dump = dump, self._stderr(start)
+        frames = re.findall(r'^\s*File "(.*)", line (\d+) in ', dump, re.M)  # innermost first, thread after thread
+        return next((source_at(root, fn, int(ln)) for fn, ln in frames if _in_project(fn, root)), '')
 
     def close(self):
         "Stop the probe (or, once it has answered, let it finish exiting) and remove its scratch folder; again, nothing."
         if self.err.closed: return
+        with suppress(BrokenPipeError): self.proc.stdin.close()
         if self.answered: threading.Thread(target=self.proc.wait, daemon=True).start()  # it is exiting: reap it in the background
         elif self.proc.poll() is None: self.proc.kill(); self.proc.wait()
         self.err.close()

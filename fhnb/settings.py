@@ -76,13 +76,50 @@ _parsers = dict(host=_host, port=_port, app=_app, offline=_offline, preview_heig
                 allowed_hosts=_allowed_hosts, probe_timeout=_probe_timeout, database=_database)
 
 # %% ../nbs/00_settings.ipynb #e1f8b1bf
+# `[fhnb]`, and tries at it (`[fhnb`, `[FHNB]`) that must not pass silently; after a UTF-8 byte-order mark read as latin-1
+_fhnb_header = re.compile(r'^(?:\xef\xbb\xbf)?\s*\[\s*fhnb\b', re.M | re.I)
+
 def find_settings(start:str|Path|None=None) -> Path|None:
-    "The nearest `settings.ini` with an `[fhnb]` section, walking up from `start` (default: the current folder)."
+    "The nearest `settings.ini` with an `[fhnb]` section (or a broken try at one), walking up from `start` (default: the current folder)."
     d = Path(start or Path.cwd()).resolve()
     for p in [d, *d.parents]:
         f = p/'settings.ini'
-        if f.is_file() and re.search(r'^\s*\[fhnb\]', f.read_text(errors='replace'), re.M): return f
+        if f.is_file() and _fhnb_header.search(f.read_bytes().decode('latin-1')): return f  # latin-1 decodes any bytes: UTF-8 is checked on reading
 
+# %% ../nbs/00_settings.ipynb #6e5cf7d9
+def _ini_text(p:Path) -> str:
+    "The text of `settings.ini` `p`, without a byte-order mark; bytes that are not UTF-8 are a `SettingsError` naming the line."
+    data = p.read_bytes()
+    try: return data.decode('utf-8-sig')
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b'\n') + 1
+        raise SettingsError(f"{p} line {line}: byte {data[e.start]:#04x} is not UTF-8; save the file as UTF-8") from None
+
+# %% ../nbs/00_settings.ipynb #9a22284c
+def _ini_error(p:Path, text:str, e:configparser.Error) -> str:
+    "One line naming the file, the line and the fix for configparser's error `e`."
+    n = getattr(e, 'lineno', None) or e.errors[0][0]
+    line = text.splitlines()[n-1].strip()
+    if line.startswith('['): fix = 'is not a section header: write it as [fhnb]'
+    elif isinstance(e, configparser.MissingSectionHeaderError): fix = 'comes before any section: put [fhnb] on a line above it'
+    elif isinstance(e, configparser.DuplicateOptionError): fix = f'sets {e.option!r} again in [{e.section}]: keep one'
+    elif isinstance(e, configparser.DuplicateSectionError): fix = f'repeats [{e.section}]: keep one'
+    else: fix = 'is not `key = value`, a [section] or a # comment'
+    return f"{p} line {n}: {line!r} {fix}"
+
+# %% ../nbs/00_settings.ipynb #2dd74f5b
+def _fhnb_keys(p:Path) -> dict:
+    "The `[fhnb]` keys of `settings.ini` `p` as text; a file fhnb cannot read is a `SettingsError` naming its line."
+    text, cp = _ini_text(p), configparser.ConfigParser(interpolation=None)
+    try: cp.read_string(text, source=str(p))
+    except configparser.Error as e: raise SettingsError(_ini_error(p, text, e)) from None
+    if cp.has_section('fhnb'): return dict(cp.items('fhnb'))
+    if (m := _fhnb_header.search(text)):
+        n = text.count('\n', 0, m.start()) + 1
+        raise SettingsError(f"{p} line {n}: {text.splitlines()[n-1].strip()!r} is not a section header: write it as [fhnb]")
+    return {}
+
+# %% ../nbs/00_settings.ipynb #7f7eb745
 def _check(key, text, culprit):
     if key not in _parsers: raise SettingsError(f"{culprit}: unknown key {key!r}; allowed: {', '.join(_parsers)}")
     try: return _parsers[key](text.strip())
@@ -93,13 +130,7 @@ def load_settings(path:str|Path|None=None, # a `settings.ini`, or a folder to se
                  ) -> Settings:
     "Read and check `[fhnb]` from `settings.ini`, then apply `FHNB_<KEY>` overrides."
     p = Path(path) if path and Path(path).is_file() else find_settings(path)
-    vals = {}
-    if p:
-        cp = configparser.ConfigParser(interpolation=None)
-        try: cp.read(p)
-        except configparser.Error as e: raise SettingsError(f"{p}: not a valid ini file ({str(e).splitlines()[0]})") from None
-        if cp.has_section('fhnb'):
-            vals = {k: _check(k, v, f"{p} [fhnb] {k}") for k,v in cp.items('fhnb')}
+    vals = {k: _check(k, v, f"{p} [fhnb] {k}") for k,v in _fhnb_keys(p).items()} if p else {}
     env = os.environ if env is None else env
     for k in _parsers:
         if f'FHNB_{k.upper()}' in env: vals[k] = _check(k, env[f'FHNB_{k.upper()}'], f"environment FHNB_{k.upper()}")

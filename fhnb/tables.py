@@ -2,7 +2,7 @@
 
 # %% ../nbs/04_tables.ipynb #eb715944
 from __future__ import annotations
-import sys, weakref, inspect
+import sys, weakref, inspect, keyword
 from dataclasses import fields, is_dataclass
 from functools import wraps
 from pathlib import Path
@@ -81,9 +81,13 @@ def check_spec(table:str,    # the table's name, for the message
                hash_id=None  # fastlite's hash key column, which may be absent from `columns`
               ):
     "Raise `TableError` naming `table` and the field if `columns` and `pk` cannot make a table."
+    if not table or ']' in table:  # fastlite writes names inside [ ]: a `]` ends the name early and breaks the SQL
+        raise TableError(f"table {table!r}: a table name must be non-empty and without ']', like 'todo_items'")
     if not isinstance(columns, dict):
         raise TableError(f"table {table!r}: the spec must be a dict of column name to type, like {{'name': str, 'pk': 'name'}}; got {type(columns).__name__} {columns!r}")
+    if not columns: raise TableError(f"table {table!r}: no columns; a table needs at least one, like {{'name': str}}")
     for c,t in columns.items():
+        if '[' in str(c) or ']' in str(c): raise TableError(f"table {table!r} column {c!r}: a column name cannot contain '[' or ']', like 'due_date'")
         if not _is_type(t):
             hint = f"; a table spec must be a dict, like {c}={{'name': str}}" if isinstance(t, (list, tuple, set)) else ''
             raise TableError(f"table {table!r} column {c!r}: {getattr(t, '__name__', repr(t))} is not a column type; allowed: {_allowed}{hint}")
@@ -124,9 +128,13 @@ def _table_specs(tbls, kwargs):
     return {**(tbls or {}), **({'items': kwargs} if kwargs else {})}
 
 def _check_table(name, spec):
-    "`check_spec` on one of `fast_app`'s table specs."
+    "`check_spec` on one of `fast_app`'s table specs; and its columns must be able to be a dataclass's fields."
     if not isinstance(spec, dict): check_spec(name, spec)
-    _check_create(name, {k:v for k,v in spec.items() if k not in ('pk', 'render')}, spec.get('pk'))
+    columns = {k:v for k,v in spec.items() if k not in ('pk', 'render')}
+    _check_create(name, columns, spec.get('pk'))
+    for c in columns.keys() - _create_opts:
+        if not c.isidentifier() or keyword.iskeyword(c):  # fasthtml makes the row dataclass after the table is written
+            raise TableError(f"table {name!r} column {c!r}: fast_app makes each column a dataclass field, so it must be a Python name, like 'due_date'")
 
 def _fast_app(orig):
     sig = inspect.signature(orig)
@@ -135,6 +143,7 @@ def _fast_app(orig):
         a = sig.bind(*args, **kwargs).arguments
         if a.get('db_file'):
             for name, spec in _table_specs(a.get('tbls'), a.get('kwargs')).items(): _check_table(name, spec)
+            _make_folder(a['db_file'])  # (below) before fasthtml writes `.sesskey`: a path that cannot be a database writes nothing
         return orig(*args, **kwargs)
     return fast_app
 
@@ -167,8 +176,9 @@ _wrap(fastlite.Table, 'get', _get)
 
 # %% ../nbs/04_tables.ipynb #6388cbe5
 def _make_folder(path):
-    "Create the folders a database file at `path` needs, or raise `TableError` naming the one that cannot be made."
+    "Create the folders a database file at `path` needs, or raise `TableError` naming the path or folder that cannot be."
     if str(path) == ':memory:' or str(path).startswith('file:'): return
+    if Path(path).is_dir(): raise TableError(f"database {str(path)!r} is a folder: name a file in it, like {str(Path(path)/'app.db')!r}")
     folder = Path(path).parent
     try: folder.mkdir(parents=True, exist_ok=True)
     except OSError as e: raise TableError(f"database {str(path)!r}: cannot create its folder {str(folder)!r} ({e.strerror or e})") from None
@@ -204,13 +214,19 @@ def _head(names, types={}, pks=()):
         return Th(n, *([Br(), Small(info, style=_muted)] if info else []), style=_cell)
     return Thead(Tr(*[th(n) for n in names]))
 
-def _body(rows, names):
-    def td(v): return Td('' if v is None else str(v), style=_cell)
+def _shown(v, max_chars):
+    "`v` as a cell's text: its first `max_chars` characters, then an ellipsis and the full length."
+    s = '' if v is None else str(v)
+    return s if max_chars is None or len(s) <= max_chars else f'{s[:max_chars]}… ({len(s):,} characters)'
+
+def _body(rows, names, max_chars=None):
+    def td(v): return Td(_shown(v, max_chars), style=_cell)
     return Tbody(*[Tr(*[td(r.get(n)) for n in names]) for r in rows])
 
 # %% ../nbs/04_tables.ipynb #4d6f67da
 def Rows(x,          # a fastlite table, a row (dataclass or dict), or a list of rows
          limit=None, # draw at most this many rows (a table: 20)
+         max_chars=300, # cut each cell's text after this many characters (None: never)
          **kwargs    # attributes of the outer element, e.g. `id`, `cls`
         ):
     "An HTML table (FT) of `x`; for a fastlite table also its name, schema and row count."
@@ -223,23 +239,28 @@ def Rows(x,          # a fastlite table, a row (dataclass or dict), or a list of
         shown = f'{len(rows)} of {n} rows' if n > len(rows) else f"{n} row{'' if n == 1 else 's'}"
         scope = [Span(' · scoped by ', ', '.join(f'{k}={v!r}' for k,v in xtra.items()), style=_muted)] if xtra else []
         return Div(Div(B(x.name), Span(f' · {shown}', style=_muted), *scope),
-                   ft.Table(_head([c.name for c in cols], {c.name: c.type for c in cols}, x.pks), _body(rows, [c.name for c in cols]), style=tstyle),
+                   ft.Table(_head([c.name for c in cols], {c.name: c.type for c in cols}, x.pks), _body(rows, [c.name for c in cols], max_chars), style=tstyle),
                    **kwargs)
     rows = [_as_dict(r) for r in (x if isinstance(x, (list, tuple)) else [x])]
     names = list(rows[0]) if rows else []
     more = [Small(f'{limit} of {len(rows)} rows', style=_muted)] if limit is not None and len(rows) > limit else []
-    tbl = ft.Table(_head(names), _body(rows[:limit], names), style=tstyle, **({} if more else kwargs))
+    tbl = ft.Table(_head(names), _body(rows[:limit], names, max_chars), style=tstyle, **({} if more else kwargs))
     return Div(tbl, *more, **kwargs) if more else tbl
 
 # %% ../nbs/04_tables.ipynb #ef803d6c
 row_classes = weakref.WeakSet()  # dataclasses used as a fastlite table's `cls`: their instances display as HTML tables
 
-def _html_formatter():
-    "IPython's `text/html` formatter, if this process runs an IPython shell (never imports IPython)."
+def _formatter(mime:str):
+    "IPython's formatter for `mime`, if this process runs an IPython shell (never imports IPython)."
     ip = _shell()
-    return ip.display_formatter.formatters['text/html'] if ip else None
+    return ip.display_formatter.formatters[mime] if ip else None
 
 def _row_html(row): return to_xml(Rows(row))
+
+def _row_text(row, p, cycle):
+    "A row's plain text: the dataclass's repr, each value cut as `Rows` cuts it (a list of rows shows its rows this way too)."
+    vals = ', '.join(f'{f.name}={_shown(repr(getattr(row, f.name)), 300)}' for f in fields(row) if f.repr)
+    p.text(f'{type(row).__qualname__}({vals})')
 
 def _rows_html(rows):
     "HTML for a non-empty list of rows of one row class; `None` (no HTML) for any other list."
@@ -247,10 +268,15 @@ def _rows_html(rows):
 
 def _table_html(tbl): return to_xml(Rows(tbl))
 
+def _show_rows_of(c):
+    "Display instances of row class `c` as `Rows` draws them, and as plain text with long values cut."
+    _formatter('text/html').for_type(c, _row_html)
+    _formatter('text/plain').for_type(c, _row_text)
+
 def _register_row_class(c):
     if not isinstance(c, type) or c in row_classes: return
     row_classes.add(c)
-    if (f := _html_formatter()): f.for_type(c, _row_html)
+    if _shell(): _show_rows_of(c)
 
 def _get_cls(self):
     c = self.__dict__.get('cls')
@@ -266,10 +292,10 @@ fastlite.Table.cls = property(_get_cls, _set_cls, doc="The table's row dataclass
 
 def register_display():
     "Show fastlite tables, rows and lists of rows as HTML tables in this IPython shell (done on import)."
-    f = _html_formatter()
+    f = _formatter('text/html')
     if not f: return
     f.for_type(fastlite.Table, _table_html)
     f.for_type(list, _rows_html)
-    for c in list(row_classes): f.for_type(c, _row_html)
+    for c in list(row_classes): _show_rows_of(c)
 
 register_display()

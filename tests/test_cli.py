@@ -1,7 +1,7 @@
 """`fhnb new` -> `nbdev-test` -> `fhnb export` -> `fhnb serve`, through real subprocesses and real HTTP on loopback,
 compared with the kernel's own server; every bad input's message."""
 from __future__ import annotations
-import json, re, shutil, signal, subprocess, sys, time, urllib.parse, urllib.request
+import json, os, re, shutil, signal, subprocess, sys, time, urllib.parse, urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 import pytest
@@ -81,12 +81,24 @@ def exchange(url:str) -> list[str]:
 def test_new_project_served_as_in_the_kernel(project, kernel, tmp_path):
     k_url, snippets = kernel_server(kernel, project)
     from_kernel = [normal(h, k_url, snippets) for h in exchange(k_url)]
+    kernel.ok('for i in items(): items.delete(i.id)')   # one database for both: start the served exchange from the same empty list
     with serving('--port', 0, cwd=project) as (url, p):
         served = [normal(h, url) for h in exchange(url)]
         for a, b in zip(served, from_kernel): assert a == b, diff(a, b)
         assert served[1] == '<li>Milk</li>'
         assert '<li>Milk</li>' in served[2] and '/_fhnb/static/' in served[0]
         stop(p, project)
+
+def test_notebook_and_served_app_share_one_database(kernel, project, tmp_path):
+    "The kernel (cwd nbs/) adds an item; `fhnb serve` (cwd: the project) lists it: one project, one database."
+    d = copy_project(project, tmp_path)
+    kernel_server(kernel, d)
+    kernel.ok("items.insert(title='added in the notebook')")
+    assert not (d/'nbs'/'data').exists() and (d/'data'/'items.db').is_file()
+    with serving('--port', 0, cwd=d) as (url, p):
+        assert '<li>added in the notebook</li>' in request(url + '/')
+        request(url + '/add', dict(title='added in the served app'), hx=True)
+    assert kernel.ok('print([i.title for i in items()])').stdout.strip() == "['added in the notebook', 'added in the served app']"
 
 def test_offline_flag(project):
     with serving('--port', 0, '--no-offline', cwd=project) as (url, p):
@@ -238,3 +250,118 @@ def test_bad_setting_is_one_line(project, tmp_path):
     d = copy_project(project, tmp_path)
     (d/'settings.ini').write_text((d/'settings.ini').read_text().replace('offline = true', 'offline = maybe'))
     assert error_of(fhnb('serve', cwd=d), 2) == f"fhnb serve: {d/'settings.ini'} [fhnb] offline = 'maybe': expected true or false"
+
+@pytest.mark.parametrize('data,msg', [
+    (b'[fhnb\nport = 8000\n', "line 1: '[fhnb' is not a section header: write it as [fhnb]"),
+    (b'[fhnb]\napp = caf\xe9.app:app\n', 'line 2: byte 0xe9 is not UTF-8; save the file as UTF-8'),
+    (b'[fhnb]\nport 8000\n', "line 2: 'port 8000' is not `key = value`, a [section] or a # comment"),
+], ids=['header', 'latin-1', 'no-equals'])
+def test_unreadable_settings_file_is_one_line(tmp_path, data, msg):
+    "A settings.ini fhnb cannot read stops every command with its line, instead of running on the defaults."
+    (tmp_path/'nbs').mkdir()
+    (tmp_path/'settings.ini').write_bytes(data)
+    assert error_of(fhnb('settings', cwd=tmp_path/'nbs'), 2) == f"fhnb settings: {tmp_path/'settings.ini'} {msg}"
+    assert error_of(fhnb('serve', cwd=tmp_path), 2) == f"fhnb serve: {tmp_path/'settings.ini'} {msg}"
+
+def test_settings_file_with_a_byte_order_mark(tmp_path):
+    (tmp_path/'settings.ini').write_text('[fhnb]\nport = 8123\n', encoding='utf-8-sig')
+    r = fhnb('settings', cwd=tmp_path)
+    assert r.returncode == 0 and 'port = 8123' in r.stdout.splitlines(), r.stderr
+
+@pytest.mark.parametrize('text,msg', [
+    ('{"cells": [', 'is not valid notebook JSON at line 1 column 12 (Expecting value): restore it from git, or open and save it in JupyterLab'),
+    ('', 'is not valid notebook JSON at line 1 column 1 (Expecting value): restore it from git, or open and save it in JupyterLab'),
+    ('{"metadata": {}, "nbformat": 4}', 'has no list of cells (each with cell_type and source): it is not a Jupyter notebook; restore it from git, or delete it'),
+], ids=['cut', 'empty', 'no-cells'])
+def test_export_names_a_notebook_that_is_not_one(project, tmp_path, text, msg):
+    d = copy_project(project, tmp_path)
+    before = (d/'shop'/'app.py').read_text()
+    (d/'nbs'/'01_broken.ipynb').write_text(text)
+    assert error_of(fhnb('export', cwd=d), 1) == f'fhnb export: nbs/01_broken.ipynb {msg}'
+    assert (d/'shop'/'app.py').read_text() == before   # nothing written
+
+def test_export_names_the_cell_of_an_import_that_hangs(project, tmp_path):
+    d = copy_project(project, tmp_path)
+    (d/'settings.ini').write_text((d/'settings.ini').read_text() + 'probe_timeout = 8\n')
+    cell, line = add_to_cell(d, "@rt('/add')", 'while True: pass')
+    cid = read_nb(d/'nbs'/'00_app.ipynb').cells[cell-1].id
+    assert error_of(fhnb('export', cwd=d), 1) == (f'fhnb export: shop.app:app does not import: nbs/00_app.ipynb cell {cell} (id {cid}) line {line}: '
+                                                   'import took longer than 8s (probe_timeout in settings.ini)')
+
+def children(pid:int) -> list[int]:
+    "The processes whose parent is `pid`, from /proc."
+    res = []
+    for stat in Path('/proc').glob('[0-9]*/stat'):
+        try: fields = stat.read_text().rsplit(')', 1)[1].split()
+        except OSError: continue
+        if int(fields[1]) == pid: res.append(int(stat.parent.name))
+    return res
+
+def alive(pid:int) -> bool:
+    "Is process `pid` running (not gone, not a zombie waiting for a reaper)?"
+    try: return Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[0] != 'Z'
+    except OSError: return False
+
+def port_open(port:int) -> bool:
+    import socket
+    with socket.socket() as s: return s.connect_ex(('127.0.0.1', port)) == 0
+
+HANGS = {'loop': "open({marker!r}, 'w').close()\nwhile True: pass",
+         'uvicorn': "import uvicorn\nuvicorn.run(app, host='127.0.0.1', port={port})"}
+
+@pytest.mark.parametrize('sig,hang', [(signal.SIGTERM, 'loop'), (signal.SIGHUP, 'uvicorn'), (signal.SIGKILL, 'loop')], ids=['term-loop', 'hup-uvicorn', 'kill-loop'])
+def test_export_probe_dies_with_fhnb_export(project, tmp_path, sig, hang):
+    "An exported cell that never returns keeps the probe importing; ending `fhnb export` ends the probe too: no CPU burnt, no port kept."
+    d, port, marker = copy_project(project, tmp_path), free_port(), tmp_path/'hanging'
+    add_to_cell(d, "@rt('/add')", HANGS[hang].format(marker=str(marker), port=port))
+    p = subprocess.Popen([sys.executable, '-m', 'fhnb', 'export'], cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        end = time.monotonic() + 120
+        while not (marker.exists() if hang == 'loop' else port_open(port)):
+            assert p.poll() is None and time.monotonic() < end, 'the probe never reached the hanging cell'
+            time.sleep(0.1)
+        probes = children(p.pid)
+        assert probes and all(map(alive, probes))
+    finally:
+        p.send_signal(sig); p.wait(20)
+    end = time.monotonic() + 10
+    while any(map(alive, probes)) and time.monotonic() < end: time.sleep(0.1)
+    assert not any(map(alive, probes)), f'probe {probes} outlived fhnb export'
+    assert not port_open(port)
+
+def test_export_notes_a_hand_built_document(project, tmp_path):
+    "A route returning `Html(...)` exports with a note; the note's reason holds: plain uvicorn sends that page without htmx."
+    d = copy_project(project, tmp_path)
+    cell, line = add_to_cell(d, "@rt('/add')", "@rt('/page')\ndef get(): return Html(Head(Title('Page')), Body(Button('Ping', hx_post='/add')))")
+    r = fhnb('export', cwd=d)
+    assert r.returncode == 0, r.stderr
+    notes = [l for l in r.stdout.splitlines() if l.startswith('note: ')]
+    assert notes == [f"note: nbs/00_app.ipynb cell {cell} line {line}: route /page returns a hand-built Html(...) document; plain FastHTML under uvicorn "
+                     "sends it as written, without the app's headers (no htmx script: its hx-* attributes do nothing); fhnb serve and the preview add them. "
+                     "To work under plain FastHTML too, return components, e.g. Title(...), Main(...), and FastHTML wraps them in a page with its headers"]
+    port = free_port()
+    p = subprocess.Popen([sys.executable, '-m', 'uvicorn', 'shop.app:app', '--port', str(port)], cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_http(f'http://127.0.0.1:{port}/page', proc=p)
+        page = request(f'http://127.0.0.1:{port}/page')
+        assert 'hx-post="/add"' in page and 'htmx' not in page
+        assert 'htmx' in request(f'http://127.0.0.1:{port}/')   # the template's own page returns components
+    finally: p.terminate(); p.wait(10)
+
+def test_export_of_a_new_project_has_no_notes(project):
+    assert 'note:' not in fhnb('export', cwd=project).stdout
+
+@pytest.mark.venv
+def test_new_project_installs_as_its_readme_says(tmp_path):
+    "The generated README's steps, run as written in a fresh virtual environment (pip fetches the libraries from the package index: minutes)."
+    d = tmp_path/'shop'
+    assert fhnb('new', 'shop', '--path', d, cwd=tmp_path).returncode == 0
+    block = re.search(r'```sh\n(.*?)```', (d/'README.md').read_text(), re.S).group(1)
+    steps = [l for l in block.splitlines() if not l.startswith(('fhnb lab', 'fhnb serve'))]   # those two run until stopped
+    assert steps[0].startswith('python3 -m venv .venv') and 'fhnb export' in steps[-1]
+    script = 'set -e\n' + '\n'.join(steps) + '\npython -c "import shop.app, fhnb, sys; print(sys.prefix)"\n'
+    path = os.pathsep.join(p for p in os.environ['PATH'].split(os.pathsep) if not p.startswith(sys.prefix))   # not this test's environment
+    env = {**{k: v for k, v in os.environ.items() if k not in ('PYTHONPATH', 'VIRTUAL_ENV')}, 'PATH': path}
+    r = subprocess.run(['bash', '-c', script], cwd=d, env=env, capture_output=True, text=True, timeout=1800)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert 'shop.app:app imports without Jupyter' in r.stdout and r.stdout.strip().endswith(str(d/'.venv')), r.stdout[-3000:]

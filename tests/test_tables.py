@@ -77,8 +77,11 @@ BAD = [
 ]
 
 BAD.append((dict(notes={'text': str, 'n': int|None}), "table 'notes' column 'n': int | None is not a column type"))
+BAD += [(dict(notes={}), "table 'notes': no columns; a table needs at least one, like {'name': str}"),
+        ({'notes': {'text': str}, 'a]b': {'x': str}}, "table 'a]b': a table name must be non-empty and without ']', like 'todo_items'"),
+        (dict(notes={'due date': str}), "table 'notes' column 'due date': fast_app makes each column a dataclass field, so it must be a Python name")]
 
-@pytest.mark.parametrize('spec,msg', BAD, ids=['type', 'pk', 'list-spec', 'tuple-spec', 'optional'])
+@pytest.mark.parametrize('spec,msg', BAD, ids=['type', 'pk', 'list-spec', 'tuple-spec', 'optional', 'empty', 'bracket-name', 'space-column'])
 def test_bad_spec_is_one_named_line_and_writes_nothing(tmp_path, monkeypatch, spec, msg):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(TableError) as e: fast_app('data/app.db', **spec)
@@ -127,6 +130,13 @@ def test_db_folder_that_cannot_be_created(tmp_path, monkeypatch):
         fast_app('notes.txt/sub/app.db', users={'username': str})
     assert Path('notes.txt').read_text() == 'a file'
 
+def test_db_path_that_is_a_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path('data').mkdir()
+    with pytest.raises(TableError) as e: fast_app('data', users={'username': str})
+    assert str(e.value) == "database 'data' is a folder: name a file in it, like 'data/app.db'"
+    assert list(tmp_path.iterdir()) == [tmp_path/'data'] and list(Path('data').iterdir()) == []
+
 def test_db_folder_error_from_fastlite_directly(tmp_path):
     (tmp_path/'f').write_text('a file')
     for make in (fastlite.Database, fastlite.database):
@@ -157,6 +167,18 @@ def test_display_in_a_real_kernel(kernel):
     kernel.ok('from dataclasses import dataclass\n@dataclass\nclass P: x:int')
     for expr in ('[P(1)]', 'P(2)', '[dict(a=1)]', '[]', 'todos.columns'):  # not rows: their usual display
         assert 'text/html' not in kernel.ok(expr).outputs[0], expr
+
+def test_display_of_a_huge_value_is_bounded(kernel):
+    "A 10 MB text in a row: the table, the row and a query's rows each show a short cell, not 10 MB of HTML or text."
+    kernel.ok(textwrap.dedent('''
+        from fasthtml.common import *
+        from fhnb import *
+        app, rt, notes, Note = fast_app('data/notes.db', notes=dict(id=int, body=str, pk='id'))
+        notes.insert(id=1, body='x' * 10_000_000)'''))
+    for expr in ('notes', 'notes[1]', 'notes()'):
+        out = kernel.ok(expr).outputs[0]
+        assert len(out['text/html']) < 3_000 and 'xxx… (10,000,000 characters)' in out['text/html'], (expr, len(out['text/html']))
+        assert len(out['text/plain']) < 1_000, (expr, len(out['text/plain']))   # stored beside the HTML: cut too
 
 def test_display_of_fastlite_direct_and_dataclass_tables(kernel):
     kernel.ok(textwrap.dedent('''
