@@ -88,6 +88,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                            'fhnb.lint._target_problem': ('lint.html#_target_problem', 'fhnb/lint.py'),
                            'fhnb.lint._url_problem': ('lint.html#_url_problem', 'fhnb/lint.py'),
                            'fhnb.lint.lint': ('lint.html#lint', 'fhnb/lint.py'),
+                           'fhnb.lint.lint_app': ('lint.html#lint_app', 'fhnb/lint.py'),
                            'fhnb.lint.misspelling': ('lint.html#misspelling', 'fhnb/lint.py'),
                            'fhnb.lint.route_match': ('lint.html#route_match', 'fhnb/lint.py')},
             'fhnb.preview': { 'fhnb.preview.Components': ('preview.html#components', 'fhnb/preview.py'),

@@ -156,6 +156,7 @@ class AppReport:
     routes:list = field(default_factory=list) # `[methods, path]` pairs
     loaded:dict = field(default_factory=dict) # notebook packages loaded -> the project line that first imported each
     error:str = ''                            # why the import failed
+    lint:list = field(default_factory=list)   # mistakes in its pages' htmx attributes (`fhnb.lint.lint_app`)
 
     def problems(self) -> list[str]:
         if self.error: return [f'{self.spec} does not import: {self.error}']
@@ -171,7 +172,7 @@ def check_app(spec:str,          # `module:attr` of the app, as in settings.ini 
              ) -> AppReport:
     "Import the app `spec` in a fresh interpreter and report its routes and the notebook packages it loaded."
     r = (probe or AppProbe()).ask(Path(root).resolve(), spec, timeout)
-    return AppReport(spec, r.get('routes', []), r.get('loaded', {}), r.get('error', ''))
+    return AppReport(spec, r.get('routes', []), r.get('loaded', {}), r.get('error', ''), r.get('lint', []))
 
 # %% ../nbs/07_export.ipynb #58e2f9dd
 def _run_nbdev(root:Path):
@@ -197,7 +198,7 @@ class ExportResult:
         from nbdev.config import get_config
         lines = [f'exported {len(self.notebooks)} notebooks to {get_config(self.root).lib_path.relative_to(self.root)}/']
         if self.app is None: lines.append('no app in settings.ini [fhnb]: skipped the app checks (set app = pkg.module:app)')
-        else: lines += [f'{self.app.spec} imports without Jupyter; routes:', str(self.app)]
+        else: lines += [f'{self.app.spec} imports without Jupyter; routes:', str(self.app)] + [f'htmx: {l}' for l in self.app.lint]
         return '\n'.join(lines + self.notes)
 
 def export_project(path:str|Path|None=None, # a folder inside the project (default: the current one)

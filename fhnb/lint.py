@@ -9,7 +9,7 @@ from urllib.parse import urljoin, urlsplit
 from starlette.routing import Match
 
 # %% auto #0
-__all__ = ['HX_ATTRIBUTES', 'misspelling', 'route_match', 'lint']
+__all__ = ['HX_ATTRIBUTES', 'misspelling', 'route_match', 'lint', 'lint_app']
 
 # %% ../nbs/12_lint.ipynb #3c4e01a1
 HX_ATTRIBUTES = frozenset('''get post put patch delete trigger target swap swap-oob select select-oob vals vars confirm prompt boost push-url
@@ -80,3 +80,16 @@ def lint(html:str,        # a page the app answered
             elif base.removeprefix('hx-') in _METHODS and app is not None: res.append(_url_problem(app, el, attr, val, path))
             elif base == 'hx-target': res.append(_target_problem(soup, el, attr, val))
     return [r for r in res if r]
+
+# %% ../nbs/12_lint.ipynb #202f24f7
+def lint_app(app, paths:list[str]|None=None) -> list[str]:
+    "`lint` of the pages `app` answers at `paths` (default: its GET routes without path parameters), each line naming its route."
+    from starlette.testclient import TestClient
+    paths = paths or [r.path for r in getattr(app, 'routes', ()) if 'GET' in (getattr(r, 'methods', None) or ()) and '{' not in r.path]
+    client, res = TestClient(app, raise_server_exceptions=False), {}
+    for p in paths:
+        r = client.get(p, follow_redirects=True)
+        if r.status_code < 400 and r.headers.get('content-type', '').startswith('text/html'):
+            page = urlsplit(str(r.url)).path
+            for line in lint(r.text, app, page): res.setdefault(f'route {page}: {line}', None)   # a shared login page once
+    return list(res)

@@ -49,6 +49,11 @@ except BaseException as e:
     where = next((f'{os.path.relpath(t.filename, root)}:{t.lineno}' for t in reversed(tb) if ours(t.filename)), '')
     res['error'] = f'{type(e).__name__}: {e}' + (f' ({where})' if where else '')
 res['loaded'] = {k: first.get(k.split('.')[0], '') for k in sorted(sys.modules) if '.' not in k and k.startswith(banned)}
+if 'routes' in res:   # its pages' htmx attributes, after what the app itself loaded was noted
+    try:
+        from fhnb.lint import lint_app
+        res['lint'] = lint_app(app)
+    except Exception as e: res['lint'] = [f'the pages could not be linted: {type(e).__name__}: {e}']
 with answer: json.dump(res, answer)
 os._exit(0)  # answered: skip tearing down the modules it loaded (about 0.1 s)
 '''

@@ -365,3 +365,16 @@ def test_new_project_installs_as_its_readme_says(tmp_path):
     r = subprocess.run(['bash', '-c', script], cwd=d, env=env, capture_output=True, text=True, timeout=1800)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert 'shop.app:app imports without Jupyter' in r.stdout and r.stdout.strip().endswith(str(d/'.venv')), r.stdout[-3000:]
+
+def test_export_lints_the_apps_pages(project, tmp_path):
+    "A misspelled hx-* attribute and a URL no route answers, in an exported page: `fhnb export` names each, with its route, and still exports."
+    d = copy_project(project, tmp_path)
+    add_to_cell(d, "@rt('/add')", "@rt('/typos')\ndef get(): return Titled('Typos', Button('Go', hx_gte='/'), Button('Add', hx_post='/ad'))")
+    r = fhnb('export', cwd=d)
+    assert r.returncode == 0, r.stderr
+    lint = [l for l in r.stdout.splitlines() if l.startswith('htmx: ')]
+    assert lint == ['htmx: route /typos: <button> "Go" hx-gte: not an htmx attribute; did you mean hx-get?',
+                    """htmx: route /typos: <button> "Add" hx-post="/ad": POST /ad: no route matches (the app's POST routes: /add)"""], r.stdout
+
+def test_export_of_a_new_project_lints_clean(project):
+    assert 'htmx:' not in fhnb('export', cwd=project).stdout
