@@ -210,7 +210,8 @@ def test_a_dribbled_request_head_is_cut_off(served):
 
 # --- Shutdown -----------------------------------------------------------------------------------------
 
-def test_requests_in_flight_get_503_when_the_kernel_shuts_down(tmp_path):
+@pytest.mark.parametrize('how', ['shutdown', 'restart'])
+def test_requests_in_flight_get_503_when_the_kernel_goes(tmp_path, how):
     k = Kernel(cwd=tmp_path)
     try:
         url = json.loads(k.ok(APP).stdout.strip().splitlines()[-1])
@@ -218,7 +219,8 @@ def test_requests_in_flight_get_503_when_the_kernel_shuts_down(tmp_path):
         got = []
         t = threading.Thread(target=lambda: got.append(httpx.get(url + '/slow', timeout=30)))
         t.start(); time.sleep(0.5)
-        k.kc.stop_channels(); k.km.shutdown_kernel(now=False)
+        if how == 'restart': k.km.restart_kernel(now=False)
+        else: k.kc.stop_channels(); k.km.shutdown_kernel(now=False)
         t.join(30)
         assert got and got[0].status_code == 503 and 'shutting down' in got[0].text, got and (got[0].status_code, got[0].text[:300])
     finally:
