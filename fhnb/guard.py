@@ -6,6 +6,7 @@
 from __future__ import annotations
 import ipaddress, re
 from http import HTTPStatus
+from fastcore.basics import patch
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 # %% auto #0
@@ -82,9 +83,9 @@ def _drop_forwarded(scope, keep_prefix:bool):
 def _provenance(method:str, origin, fetch_site, referer, own) -> str|None:
     "Why a write (`method` not safe) is refused, judged by `Origin`, else `Sec-Fetch-Site`, else `Referer`; `None` to let it pass."
     if origin is not None:
-        return None if own(origin) else f"{method} from Origin {origin.decode('latin-1')!r} refused: only this server's own pages may write"
+        return None if own(origin) else f"{method} from Origin {origin.decode('latin-1')[:200]!r} refused: only this server's own pages may write"
     if fetch_site is not None and fetch_site not in (b'same-origin', b'none'):
-        return f"{method} with Sec-Fetch-Site {fetch_site.decode('latin-1')!r} refused: only this server's own pages may write"
+        return f"{method} with Sec-Fetch-Site {fetch_site.decode('latin-1')[:50]!r} refused: only this server's own pages may write"
     if referer is not None and not own(referer):
         return f"{method} from a page of another site (Referer {referer.decode('latin-1')[:100]!r}) refused"
 
@@ -103,11 +104,11 @@ def verdict(scope:dict,  # an ASGI `http` or `websocket` scope (its proxy header
         elif k in _forwarded: lying = True
     if len(hosts) != 1: return 400, f'expected one Host header, got {len(hosts)}', False
     h = hosts[0].decode('latin-1')
-    if (hp := parse_host(h)) is None: return 400, f'Host {h!r} is malformed: a name, then :port in digits without a leading zero', False
+    if (hp := parse_host(h)) is None: return 400, f'Host {h[:200]!r} is malformed: a name, then :port in digits without a leading zero', False
     name, port = hp
     direct = (port or 80) == site.port and site.owns(name)
     via_proxy = not direct and (port or 80) != site.port and prefix is not None and bool(site.proxy_prefix.search(prefix.decode('latin-1')))
-    if not (direct or via_proxy): return 403, f'Host {h!r} is not this server ({site!r}; it answers to {site.accepts()})', False
+    if not (direct or via_proxy): return 403, f'Host {h[:200]!r} is not this server ({site!r}; it answers to {site.accepts()})', False
     if lying or (prefix is not None and not via_proxy): _drop_forwarded(scope, keep_prefix=via_proxy)
     own = lambda o: _own_origin(parse_origin(o.decode('latin-1')), name, port, via_proxy, site)
     foreign = origin is not None and not own(origin)
@@ -164,7 +165,7 @@ class BoundedHttp(HttpToolsProtocol):
         self.head_timer = self.loop.call_later(self.head_timeout, self._head_too_slow)
         live = self.server_state.__dict__.setdefault('fhnb_live', {})   # this server's open HTTP connections, oldest first
         live[self] = None
-        if len(live) > 16 and len(live) > (self.max_connections or connection_cap()): self._shed(live)
+        if len(live) > 16 and len(live) > (self.max_connections or connection_cap()): self._shed(live)   # 16: the least cap, so no syscall below it
 
     def _shed(self, live):
         "Over the cap: close the oldest idle connection, or this new one when none is idle."
@@ -176,27 +177,30 @@ class BoundedHttp(HttpToolsProtocol):
         self.server_state.__dict__.get('fhnb_live', {}).pop(self, None)
         if self.head_timer is not None: self.head_timer.cancel(); self.head_timer = None
 
-# %% ../nbs/09_guard.ipynb #e37e582b
+# %% ../nbs/09_guard.ipynb #48b2258c
+@patch
 def _head_too_slow(self:BoundedHttp):
     self.head_timer = None
     if not self.transport.is_closing(): self._forget(); self.transport.close()
 
-def _data_received(self:BoundedHttp, data:bytes):
+@patch
+def data_received(self:BoundedHttp, data:bytes):
     if self.head_timer is None and (self.cycle is None or self.cycle.response_complete):   # a new request head begins
         self.head_timer = self.loop.call_later(self.head_timeout, self._head_too_slow)
     HttpToolsProtocol.data_received(self, data)
 
-def _on_headers_complete(self:BoundedHttp):
+@patch
+def on_headers_complete(self:BoundedHttp):
     if self.head_timer is not None: self.head_timer.cancel(); self.head_timer = None
     HttpToolsProtocol.on_headers_complete(self)
 
-def _handle_websocket_upgrade(self:BoundedHttp):
-    self._forget()   # the connection now belongs to a websocket protocol
+# %% ../nbs/09_guard.ipynb #3b300f22
+@patch
+def handle_websocket_upgrade(self:BoundedHttp):
+    self._forget()
     HttpToolsProtocol.handle_websocket_upgrade(self)
 
-def _connection_lost(self:BoundedHttp, exc):
+@patch
+def connection_lost(self:BoundedHttp, exc):
     self._forget()
     HttpToolsProtocol.connection_lost(self, exc)
-
-BoundedHttp._head_too_slow, BoundedHttp.data_received, BoundedHttp.on_headers_complete = _head_too_slow, _data_received, _on_headers_complete
-BoundedHttp.handle_websocket_upgrade, BoundedHttp.connection_lost = _handle_websocket_upgrade, _connection_lost

@@ -275,7 +275,7 @@ async def _dispatch(self:NbServer, scope, receive, send):
     if scope['type'] != 'http':
         if status or target is None or self.closing: return await refuse(scope, send, 403, why)
         return await target(scope, receive, send)
-    entry = dict(time=time.time(), method=_clip(method, 'name'), path=_clip(scope['path'], 'path'), query=_clip(scope.get('query_string', b'').decode('latin-1'), 'query'),
+    entry = dict(time=time.time(), method=method, path=_clip(scope['path'], 'path'), query=_clip(scope.get('query_string', b'').decode('latin-1'), 'query'),
                  form=None, status=None, ms=None, hx=_hx_headers(hdrs), error=None, referer=_clip(hdrs.get('referer'), 'referer'))
     body, held, req = bytearray(), [], _Request(send)
     async def rcv():
@@ -293,7 +293,7 @@ async def _dispatch(self:NbServer, scope, receive, send):
     t0 = time.perf_counter()
     self._in_flight.add(req)
     try:
-        if status: entry['status'], entry['error'] = status, why; await refuse(scope, send, status, why)
+        if status: entry['status'], entry['error'] = status, _clip(why, 'error'); await refuse(scope, send, status, why)
         elif self.closing: entry['status'] = 503; await _send_plain(send, 503, _closing_text)
         elif target is None: entry['status'] = 503; await _send_plain(send, 503, 'fhnb: no app is being served; call serve_nb(app)')
         else:
