@@ -151,6 +151,13 @@ def test_a_log_entry_stays_small_whatever_the_request_carries(served):
     assert size[0] < 16 * 1024 and size[2] == '/w', size
     assert k.ok('print(srv.log.maxlen)').stdout.strip() == '500'
 
+def test_a_refused_request_with_a_huge_host_stays_small_in_the_log(served):
+    k, url, port = served
+    status, data = raw(port, f'POST /w HTTP/1.1\nHost: evil{"a" * 60000}.example:{port}\nOrigin: http://evil.example')
+    assert status == 403 and len(data) < 2000, len(data)
+    e = json.loads(k.ok('print(json.dumps(srv.log[-1]))').stdout)
+    assert e['status'] == 403 and len(json.dumps(e)) < 4096, len(json.dumps(e))
+
 # --- Errors in one line, and the 500 page -------------------------------------------------------------
 
 def test_unbindable_host_says_so(served):
