@@ -107,7 +107,8 @@ def verdict(scope:dict,  # an ASGI `http` or `websocket` scope (its proxy header
     if (hp := parse_host(h)) is None: return 400, f'Host {h[:200]!r} is malformed: a name, then :port in digits without a leading zero', False
     name, port = hp
     direct = (port or 80) == site.port and site.owns(name)
-    via_proxy = not direct and (port or 80) != site.port and prefix is not None and bool(site.proxy_prefix.search(prefix.decode('latin-1')))
+    # through the proxy: another port in Host (no browser sends that to this port), and the proxy's prefix, which it adds to HTTP requests only
+    via_proxy = not direct and (port or 80) != site.port and (scope['type'] == 'websocket' if prefix is None else bool(site.proxy_prefix.search(prefix.decode('latin-1'))))
     if not (direct or via_proxy): return 403, f'Host {h[:200]!r} is not this server ({site!r}; it answers to {site.accepts()})', False
     if lying or (prefix is not None and not via_proxy): _drop_forwarded(scope, keep_prefix=via_proxy)
     own = lambda o: _own_origin(parse_origin(o.decode('latin-1')), name, port, via_proxy, site)

@@ -112,6 +112,18 @@ def test_websocket_handshakes(served, how):
         with connect(ws_url, additional_headers=PROVENANCE[how]): pass
     assert e.value.response.status_code == 403
 
+def test_websocket_through_real_jupyter_server_proxy(served, lab):
+    from websockets.sync.client import connect
+    from websockets.exceptions import InvalidStatus, ConnectionClosed
+    k, url, port = served
+    ws_url = f'ws://127.0.0.1:{lab.port}/proxy/{port}/echo'
+    auth = {'Authorization': f'token {lab.token}'}
+    with connect(ws_url, origin=lab.base, additional_headers=auth) as ws:   # arrives with Jupyter's Host and no prefix
+        ws.send(json.dumps({'msg': 'via lab'})); assert 'via lab' in ws.recv(timeout=10)
+    with pytest.raises((InvalidStatus, ConnectionClosed)):   # Jupyter accepts a token-authenticated handshake, then fhnb refuses its upstream one
+        with connect(ws_url, origin='http://evil.example', additional_headers=auth) as ws:
+            ws.send(json.dumps({'msg': 'x'})); ws.recv(timeout=10)
+
 # --- Headers that lie ---------------------------------------------------------------------------------
 
 def test_forwarded_headers_from_a_direct_client_are_not_trusted(served):
