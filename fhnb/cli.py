@@ -128,7 +128,7 @@ def serve_command(spec:str|None=None, host:str|None=None, port:int|None=None, wo
     shown = f'[{host}]' if ':' in host else host
     print(f'fhnb serve: {spec} at http://{shown}:{port}/ ({"offline" if offline else "CDN assets"}'
           f'{f", {workers} workers" if workers > 1 else ""}{", reload" if reload else ""}; Ctrl-C stops)\n'
-          f'fhnb serve: answers to Host {site.accepts()} on port {port}; others get 403 (settings allowed_hosts)', flush=True)
+          f'fhnb serve: answers to Host {site.accepts()} on port {port}; others get 403{"" if site.loopback else " (more names: settings allowed_hosts)"}', flush=True)
     many = reload or workers > 1
     config = uvicorn.Config('fhnb.cli:served_app' if many else prepare_app(app, site, offline), factory=many, host=host, port=port,
                             workers=workers, reload=reload, reload_dirs=[str(root)] if reload else None, timeout_graceful_shutdown=5,

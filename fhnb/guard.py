@@ -30,7 +30,8 @@ class Site:
                  port:int=0,                  # its port
                  allowed_hosts=()):           # names it answers to beyond loopback (settings `allowed_hosts`)
         self.host, self.port = host.lower().strip('[]'), port
-        beyond = () if _is_loopback(self.host) else tuple(h.lower().strip('[]') for h in allowed_hosts)
+        self.loopback = _is_loopback(self.host)
+        beyond = () if self.loopback else tuple(h.lower().strip('[]') for h in allowed_hosts)
         self.names = (_loopback | {self.host} | set(beyond)) - _wildcard
         self.any_ip = self.host in _wildcard   # every interface: any IP literal is this machine's, and rebinding needs a name
         self.proxy_prefix = re.compile(rf'/proxy/(?:absolute/)?(?:[^/]+:)?{port}/?$')   # jupyter-server-proxy's X-Forwarded-Prefix
