@@ -357,3 +357,9 @@ def test_fhnb_serve_broken_app_module_is_one_line(tmp_path, module, src, msg):
 ])
 def test_fhnb_serve_bad_arguments_are_one_line(app_dir, args, msg):
     assert fhnb_error(*args, cwd=app_dir) == msg
+
+def test_the_guard_loads_no_jupyter_or_fasthtml_code():
+    r = subprocess.run([sys.executable, '-c', "import sys, fhnb.guard; print(sorted(m for m in sys.modules if m.split('.')[0] in "
+                        "('fhnb', 'fasthtml', 'IPython', 'ipykernel', 'ipywidgets', 'anywidget', 'starlette', 'fastlite')))"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.stdout.strip() == "['fhnb', 'fhnb.guard']", r.stdout + r.stderr
