@@ -27,6 +27,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                              'fhnb.assets.offline': ('assets.html#offline', 'fhnb/assets.py'),
                              'fhnb.assets.page_rewrites': ('assets.html#page_rewrites', 'fhnb/assets.py')},
             'fhnb.cli': { 'fhnb.cli.CliError': ('cli.html#clierror', 'fhnb/cli.py'),
+                          'fhnb.cli._exit_on_signals': ('cli.html#_exit_on_signals', 'fhnb/cli.py'),
                           'fhnb.cli._failed_import': ('cli.html#_failed_import', 'fhnb/cli.py'),
                           'fhnb.cli._is_asgi': ('cli.html#_is_asgi', 'fhnb/cli.py'),
                           'fhnb.cli._parser': ('cli.html#_parser', 'fhnb/cli.py'),

@@ -2,7 +2,8 @@
 
 # %% ../nbs/08_cli.ipynb #fe398ce4
 from __future__ import annotations
-import argparse, errno, gc, importlib, inspect, os, socket, subprocess, sys, traceback
+import argparse, errno, gc, importlib, inspect, os, signal, socket, subprocess, sys, traceback
+from dataclasses import fields
 from pathlib import Path
 from .probe import AppProbe
 # fhnb.settings and fhnb.export are imported where they are used: `fhnb export` starts its probe before loading them
@@ -70,12 +71,10 @@ def load_app(spec:str,              # `module:attr`, e.g. `myapp.app:app`
 
 # %% ../nbs/08_cli.ipynb #d559e216
 def prepare_app(app, site, offline:bool=True):
-    "`app` as `fhnb serve` runs it: with fhnb's assets when `offline`, behind the guard for `site` (a `fhnb.guard.Site`)."
+    "`app` as `fhnb serve` runs it: its hand-built pages with its headers, with fhnb's assets when `offline`, behind the guard for `site` (a `fhnb.guard.Site`)."
     from fhnb.guard import Guard
-    if offline:
-        from fhnb.assets import offline as with_assets
-        app = with_assets(app)
-    return Guard(app, site)
+    from fhnb.assets import offline as with_assets, HtmlRewrite, app_headers
+    return Guard(with_assets(app) if offline else HtmlRewrite(app, app_headers(app)), site)
 
 def _site(host:str, port:int):
     from fhnb.guard import Site
@@ -150,6 +149,9 @@ def lab_command(port:int=0, # 0: JupyterLab picks its own default
     f = find_settings()
     root = f.parent if f else Path.cwd()
     cmd = [sys.executable, '-m', 'jupyter', 'lab', f'--ServerApp.root_dir={root}', '--no-browser']
+    nbs = root/'nbs'
+    if nbs.is_dir():   # open the notebooks: a project's app notebook, else the folder (LabApp's own default_url wins over ServerApp's)
+        cmd.append(f"--LabApp.default_url=/lab/tree/nbs{'/00_app.ipynb' if (nbs/'00_app.ipynb').is_file() else ''}")
     if port: cmd.append(f'--port={port}')
     if hasattr(os, 'geteuid') and os.geteuid() == 0: cmd.append('--allow-root')
     return cmd + list(extra or [])
@@ -159,7 +161,8 @@ def settings_lines() -> list[str]:
     "The current settings as `key = value` lines."
     from fhnb.settings import load_settings
     s = load_settings()
-    return [f'{k} = {getattr(s, k)}' for k in ('host','port','app','offline','preview_height','proxy')] + [f'# from {s.path or "defaults"}']
+    shown = lambda v: ', '.join(v) if isinstance(v, tuple) else v
+    return [f'{f.name} = {shown(getattr(s, f.name))}' for f in fields(s) if f.name != 'path'] + [f'# from {s.path or "defaults"}']
 
 # %% ../nbs/08_cli.ipynb #3106b620
 def _parser() -> argparse.ArgumentParser:
@@ -182,12 +185,18 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser('settings', help='show the checked settings from settings.ini [fhnb]')
     return p
 
+def _exit_on_signals():
+    "SIGTERM and SIGHUP end the command as Ctrl-C does: cleanly, its probe and scratch folder with it."
+    for sig in (signal.SIGTERM, getattr(signal, 'SIGHUP', None)):
+        if sig is not None: signal.signal(sig, lambda n, _: sys.exit(128 + n))
+
 def main(argv:list[str]|None=None) -> int:
     "Run the `fhnb` command line."
     p = _parser()
     args, extra = p.parse_known_args(argv)
     if extra and args.cmd != 'lab': p.error(f'unrecognized arguments: {" ".join(extra)}')
     probe = AppProbe() if args.cmd == 'export' else None  # first: its start-up and FastHTML's import overlap all the rest
+    if args.cmd == 'export': _exit_on_signals()
     from fhnb.export import ExportError
     from fhnb.settings import SettingsError
     try:

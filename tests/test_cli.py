@@ -4,7 +4,7 @@ from __future__ import annotations
 import json, os, re, shutil, signal, subprocess, sys, time, urllib.parse, urllib.request
 from contextlib import contextmanager
 from pathlib import Path
-import pytest
+import httpx, pytest
 from fastcore.nbio import read_nb, write_nb
 from harness import free_port, wait_http, serving
 
@@ -378,3 +378,21 @@ def test_export_lints_the_apps_pages(project, tmp_path):
 
 def test_export_of_a_new_project_lints_clean(project):
     assert 'htmx:' not in fhnb('export', cwd=project).stdout
+
+def test_fhnb_lab_opens_the_app_notebook(project):
+    "`fhnb lab` in a new project: JupyterLab's front page goes to nbs/00_app.ipynb, not to the Launcher at the root."
+    port, token = free_port(), 'fhnb-lab-test'
+    p = subprocess.Popen([sys.executable, '-m', 'fhnb', 'lab', '--port', str(port), f'--IdentityProvider.token={token}'],
+                         cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_http(f'http://127.0.0.1:{port}/api/status?token={token}', timeout=90, proc=p)
+        r = httpx.get(f'http://127.0.0.1:{port}/?token={token}', follow_redirects=False, timeout=10)
+        assert r.status_code == 302 and r.headers['location'].startswith('/lab/tree/nbs/00_app.ipynb'), r.headers
+    finally:
+        p.terminate()
+        try: p.wait(15)
+        except subprocess.TimeoutExpired: p.kill(); p.wait()
+
+def test_fhnb_settings_lists_every_key(project):
+    out = fhnb('settings', cwd=project).stdout
+    for key in ('host', 'port', 'app', 'offline', 'preview_height', 'proxy', 'allowed_hosts', 'probe_timeout', 'database'): assert f'\n{key} = ' in '\n' + out, key
