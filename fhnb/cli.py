@@ -93,6 +93,8 @@ def serve_command(spec:str|None=None, host:str|None=None, port:int|None=None, wo
     host = host or st.host
     port = (st.port or 5001) if port is None else port
     offline = st.offline if offline is None else offline
+    from fhnb.database import check_serve   # a session key for every worker, a database they can reach
+    check_serve(host, workers, st.database)
     app = load_app(spec, root)
     os.environ.update(FHNB_SERVE_APP=spec, FHNB_SERVE_ROOT=str(root), FHNB_SERVE_OFFLINE='1' if offline else '0')
     sock = bind(host, port)

@@ -2,9 +2,10 @@
 
 # %% ../nbs/04_tables.ipynb #eb715944
 from __future__ import annotations
-import sys, weakref, inspect
+import os, sys, weakref, inspect
 from dataclasses import fields, is_dataclass
 from functools import wraps
+from importlib import import_module
 from pathlib import Path
 import fastlite, fastlite.kw, fasthtml.fastapp
 from fastlite import Database, NotFoundError
@@ -14,6 +15,7 @@ from inspect import get_annotations
 from fastcore.basics import camel2snake, first
 from fastcore.xml import to_xml
 import fasthtml.components as ft  # `ft.Table`: a notebook's `from fastlite import *` rebinds `Table` to fastlite's
+from .settings import load_settings
 from fasthtml.components import Thead, Tbody, Tr, Th, Td, Div, Small, B, Br, Span
 
 # %% auto #0
@@ -135,6 +137,8 @@ def _fast_app(orig):
         a = sig.bind(*args, **kwargs).arguments
         if a.get('db_file'):
             for name, spec in _table_specs(a.get('tbls'), a.get('kwargs')).items(): _check_table(name, spec)
+        kwargs.setdefault('secret_key', os.environ.get('FHNB_SECRET_KEY'))   # one session key for every process and machine
+        if a.get('db_file') and (url := load_settings().database): return import_module('fhnb.database').fast_app_tables(orig, url, *args, **kwargs)
         return orig(*args, **kwargs)
     return fast_app
 
@@ -215,10 +219,10 @@ def Rows(x,          # a fastlite table, a row (dataclass or dict), or a list of
         ):
     "An HTML table (FT) of `x`; for a fastlite table also its name, schema and row count."
     tstyle = 'border-collapse:collapse;font-size:0.9em;margin:4px 0'
-    if isinstance(x, fastlite.Table):
+    if hasattr(x, 'count_where'):   # a fastlite table, or a PostgreSQL one (fhnb.database)
         limit = 20 if limit is None else limit
         cols, xtra = x.columns, getattr(x, 'xtra_id', {})
-        n = x.count_where(' and '.join(f'[{k}] = ?' for k in xtra), list(xtra.values())) if xtra else x.count
+        n = x.count_where(' and '.join(f'"{k}" = ?' for k in xtra), list(xtra.values())) if xtra else x.count
         rows = [_as_dict(r) for r in x(limit=limit, as_cls=False)]
         shown = f'{len(rows)} of {n} rows' if n > len(rows) else f"{n} row{'' if n == 1 else 's'}"
         scope = [Span(' · scoped by ', ', '.join(f'{k}={v!r}' for k,v in xtra.items()), style=_muted)] if xtra else []
