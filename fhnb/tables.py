@@ -15,7 +15,6 @@ from inspect import get_annotations
 from fastcore.basics import camel2snake, first
 from fastcore.xml import to_xml
 import fasthtml.components as ft  # `ft.Table`: a notebook's `from fastlite import *` rebinds `Table` to fastlite's
-from .settings import load_settings
 from fasthtml.components import Thead, Tbody, Tr, Th, Td, Div, Small, B, Br, Span
 
 # %% auto #0
@@ -138,8 +137,10 @@ def _fast_app(orig):
         if a.get('db_file'):
             for name, spec in _table_specs(a.get('tbls'), a.get('kwargs')).items(): _check_table(name, spec)
         kwargs.setdefault('secret_key', os.environ.get('FHNB_SECRET_KEY'))   # one session key for every process and machine
-        if a.get('db_file') and (url := load_settings().database): return import_module('fhnb.database').fast_app_tables(orig, url, *args, **kwargs)
-        return orig(*args, **kwargs)
+        url = a.get('db_file') and import_module('fhnb.settings').load_settings().database   # fhnb modules on use: tables.py also works alone
+        res = import_module('fhnb.database').fast_app_tables(orig, url, *args, **kwargs) if url else orig(*args, **kwargs)
+        res[0].add_middleware(import_module('fhnb.scopes').RequestScope)   # `xtra` per request: users served at once never see each other's rows
+        return res
     return fast_app
 
 def _use_everywhere(new):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json, re, subprocess, sys, textwrap, threading, uuid
 from pathlib import Path
 import httpx, pytest
+from bs4 import BeautifulSoup
 from harness import Kernel, serving
 from services import postgres, psql
 from test_examples import test_todos_every_action_per_user as todos_every_action, soup, HX, login, titles
@@ -253,3 +254,25 @@ def test_workers_without_key_share_one_made_at_start(tmp_path, monkeypatch):
         assert len(seen) == 2, f'every request went to one worker: {seen}'
         assert set(seen.values()) == {'ann'}, seen
     assert not (tmp_path/'.sesskey').exists()
+
+# --- Users served at the same time ----------------------------------------------------------------------
+
+def test_todos_users_at_once_see_only_their_own(backend, tmp_path):
+    "8 users read and toggle at the same time: every answer is 200 and lists only that user's todos (`xtra` per request)."
+    with serving('fhnb.examples.todos:app', '--port', '0', cwd=tmp_path) as (url, _):
+        users = {}
+        for u in [f'user{i}' for i in range(8)]:
+            c = login(url, u)
+            for j in range(3): frag = soup(c.post('/todos', data={'title': f'{u} {j}', 'priority': j}, headers=HX))
+            users[u] = (c, [li['id'].removeprefix('todo-') for li in frag.select('#todo-list li')])
+        bad = []
+        def work(u):
+            c, ids = users[u]
+            for k in range(40):
+                r = c.post(f'/todos/{ids[k % 3]}/toggle', headers=HX) if k % 2 else c.get('/')
+                if r.status_code != 200 or {t.split()[0] for t in titles(BeautifulSoup(r.text, 'html.parser'))} != {u}: bad.append((u, k, r.status_code, r.text[:120]))
+        ts = [threading.Thread(target=work, args=(u,)) for u in users]
+        for t in ts: t.start()
+        for t in ts: t.join()
+        for c, _ in users.values(): c.close()
+    assert bad == [], (len(bad), bad[:3])
