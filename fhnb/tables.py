@@ -169,6 +169,7 @@ def _get(orig):
     return get
 
 _wrap(fastlite.Table, 'get', _get)
+fastlite.Table.__len__ = lambda self: self.count   # `len(t)` as on a PostgreSQL (fastsql) table: all its rows, as `count`
 
 # %% ../nbs/04_tables.ipynb #6388cbe5
 def _make_folder(path):
