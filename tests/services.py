@@ -9,7 +9,7 @@ import pytest
 from harness import free_port
 
 PG_BIN = Path(os.environ.get('FHNB_PG_BIN', '/usr/lib/postgresql/15/bin'))
-NGINX = shutil.which('nginx') or '/usr/sbin/nginx'
+NGINX = os.environ.get('FHNB_NGINX') or shutil.which('nginx') or '/usr/sbin/nginx'
 PG_USER, PG_PASSWORD, PG_DB = 'fhnb', 'fhnb-test-pw', 'fhnb'
 
 def require(reason:str|None):

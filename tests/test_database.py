@@ -276,3 +276,14 @@ def test_todos_users_at_once_see_only_their_own(backend, tmp_path):
         for t in ts: t.join()
         for c, _ in users.values(): c.close()
     assert bad == [], (len(bad), bad[:3])
+
+# --- Missing services -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('require,outcome', [('0', '1 skipped'), ('1', '1 failed')])
+def test_missing_postgres_skips_with_reason_or_fails_in_ci(tmp_path, require, outcome):
+    "Without PostgreSQL's binaries a scale test skips naming what to install; with FHNB_REQUIRE_SERVICES=1 (CI) it fails."
+    import os
+    env = {**os.environ, 'FHNB_PG_BIN': str(tmp_path/'none'), 'FHNB_REQUIRE_SERVICES': require}
+    r = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-rsf', '-p', 'no:cacheprovider', str(Path(__file__).parent/'test_scale.py')],
+                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert outcome in r.stdout and 'apt-get install postgresql' in r.stdout, r.stdout[-1500:]
