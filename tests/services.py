@@ -84,8 +84,10 @@ def nginx(site:str):
     log = open(root/'out', 'w')
     p = subprocess.Popen([NGINX, '-p', root, '-c', conf], stdout=log, stderr=subprocess.STDOUT)
     try:
-        time.sleep(0.3)
-        assert p.poll() is None, f'nginx did not start: {(root/"out").read_text()} {(root/"error.log").read_text() if (root/"error.log").exists() else ""}'
+        end = time.monotonic() + 30
+        while not (root/'nginx.pid').exists():   # written once its sockets listen
+            assert p.poll() is None and time.monotonic() < end, f'nginx did not start: {(root/"out").read_text()} {(root/"error.log").read_text() if (root/"error.log").exists() else ""}'
+            time.sleep(0.05)
         yield root
     finally:
         p.terminate()
