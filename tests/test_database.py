@@ -2,7 +2,7 @@
 examples alike on SQLite and PostgreSQL, nothing lost under concurrent writes, the notebook's display and previews,
 and `fhnb serve`'s checks (session key, unreachable database)."""
 from __future__ import annotations
-import json, re, subprocess, sys, textwrap, threading, uuid
+import json, os, re, subprocess, sys, textwrap, threading, time, uuid
 from pathlib import Path
 import httpx, pytest
 from bs4 import BeautifulSoup
@@ -130,7 +130,6 @@ print(len(a()), len(b()), len(c()))
 
 def test_processes_starting_together_create_tables_once(cluster, tmp_path, monkeypatch):
     "Eight processes declaring the same tables at the same instant all start (fastsql alone: UniqueViolation on pg_type)."
-    import time
     url = fresh_db(cluster)
     monkeypatch.setenv('FHNB_DATABASE', url)
     (tmp_path/'race.py').write_text(RACE_APP)
@@ -198,6 +197,20 @@ def test_notebook_tables_display_and_previews_refresh_on_postgresql(cluster, tmp
         assert psql(url, 'select count(*) from todos') == '0'
     finally: k.shutdown()
 
+# --- The session key ------------------------------------------------------------------------------------
+
+def test_secret_key_from_environment_signs_sessions(tmp_path):
+    "FHNB_SECRET_KEY is the key of fast_app's session middleware; no .sesskey file is made; an explicit secret_key still wins."
+    code = textwrap.dedent('''
+        import fhnb.tables
+        from fasthtml.common import fast_app
+        key = lambda app: next(m.kwargs['secret_key'] for m in app.user_middleware if m.cls.__name__ == 'SessionMiddleware')
+        print(key(fast_app()[0]), key(fast_app(secret_key='mine')[0]))''')
+    r = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, env={**os.environ, 'FHNB_SECRET_KEY': KEY},
+                       capture_output=True, text=True, timeout=60)
+    assert r.stdout.split() == [KEY, 'mine'], r.stderr
+    assert not (tmp_path/'.sesskey').exists()
+
 # --- fhnb serve's checks --------------------------------------------------------------------------------
 
 def fhnb_serve(*args, cwd, env:dict) -> subprocess.CompletedProcess:
@@ -210,7 +223,6 @@ def one_line_error(r) -> str:
     return r.stderr.strip()
 
 def test_serve_refuses_without_session_key(tmp_path, cluster):
-    import os
     env = {k: v for k, v in os.environ.items() if k not in ('FHNB_SECRET_KEY', 'FHNB_DATABASE')}
     err = one_line_error(fhnb_serve('--host', '0.0.0.0', '--port', '0', cwd=tmp_path, env=env))
     assert err.startswith('fhnb serve: FHNB_SECRET_KEY is not set and --host 0.0.0.0 is beyond loopback') and 'export FHNB_SECRET_KEY=' in err, err
@@ -222,7 +234,6 @@ def test_serve_refuses_without_session_key(tmp_path, cluster):
                                      ('postgresql://fhnb:pw@127.0.0.1:1/fhnb', 'Connection refused'),
                                      ('postgresql://fhnb:pw@no-such-host.invalid:5432/fhnb', 'no-such-host.invalid')])
 def test_serve_names_an_unreachable_database(tmp_path, cluster, bad, why):
-    import os
     port = cluster.rsplit(':', 1)[1].split('/')[0]
     env = {**os.environ, 'FHNB_SECRET_KEY': KEY, 'FHNB_DATABASE': bad.format(port=port)}
     err = one_line_error(fhnb_serve('--port', '0', cwd=tmp_path, env=env))
@@ -240,12 +251,11 @@ def get(session): return P(f"{os.getpid()} {session.get('user')}")
 
 def test_workers_without_key_share_one_made_at_start(tmp_path, monkeypatch):
     "`--workers 2` without FHNB_SECRET_KEY: a login made in one worker holds in the other; no .sesskey file is raced for."
-    import time
     monkeypatch.delenv('FHNB_SECRET_KEY', raising=False)
     monkeypatch.delenv('FHNB_DATABASE', raising=False)
     (tmp_path/'sapp.py').write_text(SESSION_APP)
     with serving('sapp:app', '--port', '0', '--workers', '2', cwd=tmp_path) as (url, _):
-        with httpx.Client(base_url=url) as c: first = c.get('/login').text; cookies = c.cookies
+        with httpx.Client(base_url=url) as c: c.get('/login'); cookies = c.cookies
         seen, end = {}, time.monotonic() + 30
         while len(seen) < 2 and time.monotonic() < end:   # a new connection each time: the kernel hands it to either worker
             with httpx.Client(base_url=url, cookies=cookies) as fresh:
@@ -282,7 +292,6 @@ def test_todos_users_at_once_see_only_their_own(backend, tmp_path):
 @pytest.mark.parametrize('require,outcome', [('0', '1 skipped'), ('1', '1 failed')])
 def test_missing_postgres_skips_with_reason_or_fails_in_ci(tmp_path, require, outcome):
     "Without PostgreSQL's binaries a scale test skips naming what to install; with FHNB_REQUIRE_SERVICES=1 (CI) it fails."
-    import os
     env = {**os.environ, 'FHNB_PG_BIN': str(tmp_path/'none'), 'FHNB_REQUIRE_SERVICES': require}
     r = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-rsf', '-p', 'no:cacheprovider', str(Path(__file__).parent/'test_scale.py')],
                        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os, re, shlex, signal, subprocess, sys, threading, time
 from contextlib import contextmanager
 from pathlib import Path
-import httpx, nbformat, pytest
+import httpx, nbformat
 from bs4 import BeautifulSoup
 from harness import free_port, wait_http
 from services import postgres, nginx, psql
