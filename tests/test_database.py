@@ -296,3 +296,33 @@ def test_missing_postgres_skips_with_reason_or_fails_in_ci(tmp_path, require, ou
     r = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-rsf', '-p', 'no:cacheprovider', str(Path(__file__).parent/'test_scale.py')],
                        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert outcome in r.stdout and 'apt-get install postgresql' in r.stdout, r.stdout[-1500:]
+
+# --- Connections ------------------------------------------------------------------------------------------
+
+def connections(url:str) -> int:
+    "Connections open to `url`'s database, other than the asking one."
+    db = url.rsplit('/', 1)[1]
+    return int(psql(url, f"select count(*) from pg_stat_activity where datname = '{db}' and pid <> pg_backend_pid()"))
+
+def test_a_process_uses_at_most_15_connections_and_survives_dropped_ones(cluster, tmp_path, monkeypatch):
+    "32 users posting at once through one `fhnb serve`: every write lands over at most 15 connections; after the server drops them all, the next request works."
+    url = fresh_db(cluster)
+    monkeypatch.setenv('FHNB_DATABASE', url)
+    monkeypatch.setenv('FHNB_SECRET_KEY', KEY)
+    with serving('fhnb.examples.todos:app', '--port', '0', cwd=tmp_path) as (app_url, _):
+        clients = [login(app_url, f'u{i}') for i in range(32)]
+        statuses, peak, done = [], [0], threading.Event()
+        def post(c, i):
+            for j in range(20): statuses.append(c.post('/todos', data={'title': f'{i}.{j}'}, headers=HX).status_code)
+        def watch():
+            while not done.is_set(): peak[0] = max(peak[0], connections(url))
+        w = threading.Thread(target=watch); w.start()
+        ts = [threading.Thread(target=post, args=(c, i)) for i, c in enumerate(clients)]
+        for t in ts: t.start()
+        for t in ts: t.join()
+        done.set(); w.join()
+        assert statuses == [200] * 640 and psql(url, 'select count(*) from todos') == '640'
+        assert 0 < peak[0] <= 15, peak[0]
+        psql(url, f"select pg_terminate_backend(pid) from pg_stat_activity where datname = '{url.rsplit('/', 1)[1]}' and pid <> pg_backend_pid()")
+        assert soup(clients[0].post('/todos', data={'title': 'after'}, headers=HX)).select('#todo-list li')
+        for c in clients: c.close()
