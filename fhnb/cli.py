@@ -118,6 +118,8 @@ def serve_command(spec:str|None=None, host:str|None=None, port:int|None=None, wo
     host = host or st.host
     port = (st.port or 5001) if port is None else port
     offline = st.offline if offline is None else offline
+    from fhnb.database import check_serve   # a session key for every worker, a database they can reach
+    check_serve(host, workers, st.database)
     app = load_app(spec, root)
     sock = bind(host, port)
     port = sock.getsockname()[1]

@@ -2,7 +2,7 @@
 
 # %% ../nbs/03_preview.ipynb #f2f254e2
 from __future__ import annotations
-import functools, re, sqlite3, threading, time, urllib.request, uuid, weakref
+import functools, re, sqlite3, sys, threading, time, urllib.request, uuid, weakref
 from collections import OrderedDict, deque
 from importlib.resources import files
 import anywidget, apsw, traitlets
@@ -238,7 +238,8 @@ def app_state(ns:dict|None=None) -> tuple:
     if srv is None: return ()
     routes = tuple((getattr(r, 'path', None), tuple(sorted(getattr(r, 'methods', None) or ())), getattr(r, 'endpoint', getattr(r, 'app', None)))
                    for r in getattr(srv.app, 'routes', ()))
-    return srv.app, routes, tuple(_changes(c) for c in _connections(_user_ns() if ns is None else ns))
+    pg = getattr(sys.modules.get('fhnb.database'), 'writes', int)()   # PostgreSQL has no change counter: fhnb.database counts writes
+    return srv.app, routes, tuple(_changes(c) for c in _connections(_user_ns() if ns is None else ns)), pg
 
 # %% ../nbs/03_preview.ipynb #bd7f225c
 def refresh(skip_cell:int|None=None):

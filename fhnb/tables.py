@@ -2,9 +2,10 @@
 
 # %% ../nbs/04_tables.ipynb #eb715944
 from __future__ import annotations
-import sys, weakref, inspect, keyword
+import os, sys, weakref, inspect, keyword
 from dataclasses import fields, is_dataclass
 from functools import wraps
+from importlib import import_module
 from pathlib import Path
 import fastlite, fastlite.kw, fasthtml.fastapp
 from fastlite import Database, NotFoundError
@@ -143,8 +144,12 @@ def _fast_app(orig):
         a = sig.bind(*args, **kwargs).arguments
         if a.get('db_file'):
             for name, spec in _table_specs(a.get('tbls'), a.get('kwargs')).items(): _check_table(name, spec)
-            _make_folder(a['db_file'])  # (below) before fasthtml writes `.sesskey`: a path that cannot be a database writes nothing
-        return orig(*args, **kwargs)
+        kwargs.setdefault('secret_key', os.environ.get('FHNB_SECRET_KEY'))   # one session key for every process and machine
+        url = a.get('db_file') and import_module('fhnb.settings').load_settings().database   # fhnb modules on use: tables.py also works alone
+        if a.get('db_file') and not url: _make_folder(a['db_file'])  # (below) before fasthtml writes `.sesskey`: a path that cannot be a database writes nothing
+        res = import_module('fhnb.database').fast_app_tables(orig, url, *args, **kwargs) if url else orig(*args, **kwargs)
+        res[0].add_middleware(import_module('fhnb.scopes').RequestScope)   # `xtra` per request: users served at once never see each other's rows
+        return res
     return fast_app
 
 def _use_everywhere(new):
@@ -173,6 +178,7 @@ def _get(orig):
     return get
 
 _wrap(fastlite.Table, 'get', _get)
+fastlite.Table.__len__ = lambda self: self.count   # `len(t)` as on a PostgreSQL (fastsql) table: all its rows, as `count`
 
 # %% ../nbs/04_tables.ipynb #6388cbe5
 def _make_folder(path):
@@ -231,10 +237,10 @@ def Rows(x,          # a fastlite table, a row (dataclass or dict), or a list of
         ):
     "An HTML table (FT) of `x`; for a fastlite table also its name, schema and row count."
     tstyle = 'border-collapse:collapse;font-size:0.9em;margin:4px 0'
-    if isinstance(x, fastlite.Table):
+    if hasattr(x, 'count_where'):   # a fastlite table, or a PostgreSQL one (fhnb.database)
         limit = 20 if limit is None else limit
         cols, xtra = x.columns, getattr(x, 'xtra_id', {})
-        n = x.count_where(' and '.join(f'[{k}] = ?' for k in xtra), list(xtra.values())) if xtra else x.count
+        n = x.count_where(' and '.join(f'"{k}" = ?' for k in xtra), list(xtra.values())) if xtra else x.count
         rows = [_as_dict(r) for r in x(limit=limit, as_cls=False)]
         shown = f'{len(rows)} of {n} rows' if n > len(rows) else f"{n} row{'' if n == 1 else 's'}"
         scope = [Span(' · scoped by ', ', '.join(f'{k}={v!r}' for k,v in xtra.items()), style=_muted)] if xtra else []

@@ -1,0 +1,110 @@
+"""Scale out, as the deploy guide in nbs/10_database.ipynb says, with real parts: a throwaway PostgreSQL cluster,
+two `fhnb serve` processes in two empty folders (two machines), and Debian's nginx balancing between them.
+Every command of the guide is read out of the notebook and run here, with host names replaced by loopback ports."""
+from __future__ import annotations
+import os, re, shlex, signal, subprocess, sys, threading, time
+from contextlib import contextmanager
+from pathlib import Path
+import httpx, nbformat
+from bs4 import BeautifulSoup
+from harness import free_port, wait_http
+from services import postgres, nginx, psql
+
+NB = Path(__file__).resolve().parent.parent/'nbs'/'10_database.ipynb'
+HX = {'HX-Request': 'true'}
+
+def guide_blocks() -> list[tuple[str, str]]:
+    "The fenced code blocks (language, text) of the notebook's deploy guide, in order."
+    cell = next(c for c in nbformat.read(NB, as_version=4).cells if c.cell_type == 'markdown' and c.source.startswith('## Deploying on several machines'))
+    return re.findall(r'```(\w+)\n(.*?)```', cell.source, re.S)
+
+def local(text:str, names:dict) -> str:
+    "`text` with the guide's host names (and ports) replaced by this machine's loopback addresses."
+    for k, v in names.items(): text = text.replace(k, v)
+    return text
+
+@contextmanager
+def machine(cmd:list[str], env:dict, folder:Path):
+    "`fhnb serve` run in `folder` (an empty folder: another machine); yields the process. Its process group is ended after."
+    folder.mkdir()
+    out = open(folder.parent/f'{folder.name}.log', 'w')
+    p = subprocess.Popen([sys.executable, '-m', 'fhnb', *cmd[1:]], cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try: yield p
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGINT)
+            try: p.wait(20)
+            except subprocess.TimeoutExpired: os.killpg(p.pid, signal.SIGKILL); p.wait()
+        out.close()
+
+def todo_titles(r:httpx.Response) -> list[str]:
+    return [s.text for s in BeautifulSoup(r.text, 'html.parser').select('#todo-list li span')]
+
+def kill_during_writes(url:str, cookies, victim:subprocess.Popen) -> list[tuple]:
+    "100 writes from 4 threads; the 50th to start kills `victim`'s process group. (title, status, upstream, seconds after the kill) each, in the order they ended."
+    results, lock, started, killed = [], threading.Lock(), [0], []
+    def writer(n):
+        with httpx.Client(base_url=url, cookies=cookies, timeout=30) as c:
+            for j in range(25):
+                with lock:
+                    started[0] += 1
+                    if started[0] == 50: os.killpg(victim.pid, signal.SIGKILL); killed.append(time.monotonic())
+                title = f'more {n}.{j}'
+                r = c.post('/todos', data={'title': title, 'priority': 1}, headers=HX)
+                done = time.monotonic()
+                results.append((title, r.status_code, r.headers.get('x-upstream', ''), done - killed[0] if killed else -1))
+    ts = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in ts: t.start()
+    for t in ts: t.join()
+    return results
+
+def test_deploy_guide_through_nginx(tmp_path):
+    blocks = guide_blocks()
+    assert [lang for lang, _ in blocks] == ['bash', 'bash', 'bash', 'nginx'], blocks
+    with postgres() as admin:
+        server = re.search(r'@([^/]+)/', admin).group(1)                    # 127.0.0.1:PORT of the throwaway cluster
+        admin_user = admin.split('//')[1].split('@')[0]                      # its administrator (with password)
+        p1, p2, front = free_port(), free_port(), free_port()
+        names = {'postgres@db.internal:5432': f'{admin_user}@{server}', 'db.internal:5432': server,
+                 'app1.internal:5001': f'127.0.0.1:{p1}', 'app2.internal:5001': f'127.0.0.1:{p2}', 'listen 80;': f'listen 127.0.0.1:{front};'}
+        # 1. The database: the role and database, as the guide makes them.
+        for line in blocks[0][1].strip().splitlines():
+            subprocess.run(shlex.split(local(line, names)), check=True, capture_output=True, text=True)
+        # 2. One session key.
+        key = subprocess.run(shlex.split(blocks[1][1].strip()), check=True, capture_output=True, text=True).stdout.strip()
+        assert len(key) >= 40
+        # 3. Each app machine: the environment and the serve command.
+        lines = local(blocks[2][1], names).strip().splitlines()
+        exports = dict(l.removeprefix('export ').split('=', 1) for l in lines if l.startswith('export '))
+        exports['FHNB_SECRET_KEY'] = key
+        app_url = exports['FHNB_DATABASE']
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith('FHNB_')}, **exports}
+        serve = shlex.split(next(l for l in lines if l.startswith('fhnb serve')))
+        on = lambda port: [a if a not in ('0.0.0.0', '5001') else {'0.0.0.0': '127.0.0.1', '5001': str(port)}[a] for a in serve]
+        with machine(on(p1), env, tmp_path/'machine1') as m1, machine(on(p2), env, tmp_path/'machine2') as m2:
+            for p, port in [(m1, p1), (m2, p2)]: wait_http(f'http://127.0.0.1:{port}/login', proc=p)
+            # 4. nginx in front, with the guide's blocks.
+            with nginx(local(blocks[3][1], names)):
+                url = f'http://127.0.0.1:{front}'
+                with httpx.Client(base_url=url, timeout=30) as c:
+                    assert c.post('/login', data={'user': 'ann'}).status_code == 303
+                    upstreams = []
+                    for i in range(200):   # each response is the list with the todo just added
+                        r = c.post('/todos', data={'title': f'todo {i}', 'priority': 1}, headers=HX)
+                        assert r.status_code == 200 and f'todo {i}' in todo_titles(r), (i, r.status_code, r.text[:300])
+                        upstreams.append(r.headers['x-upstream'])
+                    assert {u: upstreams.count(u) for u in set(upstreams)}.keys() == {f'127.0.0.1:{p1}', f'127.0.0.1:{p2}'}, set(upstreams)
+                    assert psql(app_url, "select count(*), count(distinct title) from todos where owner = 'ann'") == '200|200'
+                    assert [f for f in (tmp_path/'machine1').rglob('*') if f.suffix in ('.db', '.sqlite')] == []
+                    assert [f for f in (tmp_path/'machine2').rglob('*') if f.suffix in ('.db', '.sqlite')] == []
+                    # One machine dies (SIGKILL, its workers too) in the middle of 100 more writes from 4 users' tabs at once.
+                    results = kill_during_writes(url, c.cookies, m1)
+                    failed = [(t, s) for t, s, _, _ in results if s != 200]
+                    print(f'machine 1 killed during 100 writes: {len(failed)} failed {failed}; upstreams of the first 200: {sorted(set(upstreams))}')
+                    assert len(failed) <= 4, failed                          # at most the writes in flight when it died
+                    assert all(s == 200 and u == f'127.0.0.1:{p2}' for _, s, u, _ in results[-30:]), results[-30:]   # then the other machine answers all
+                    counts = psql(app_url, "select title, count(*) from todos where title like 'more %' group by title")
+                    rows = dict(l.split('|') for l in counts.splitlines())
+                    ok = [t for t, s, _, _ in results if s == 200]
+                    assert all(rows.get(t) == '1' for t in ok), {t: rows.get(t) for t in ok if rows.get(t) != '1'}
+                    assert set(rows.values()) == {'1'}                          # nothing written twice
