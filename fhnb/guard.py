@@ -28,11 +28,11 @@ class Site:
     "Who a server is: the address it is bound to, its port and the host names it answers to."
     def __init__(self, host:str='127.0.0.1', # the address the server is bound to
                  port:int=0,                  # its port
-                 allowed_hosts=()):           # names it answers to beyond loopback (settings `allowed_hosts`)
+                 allowed_hosts=()):           # public names it answers to, on any port: a reverse proxy's (settings `allowed_hosts`)
         self.host, self.port = host.lower().strip('[]'), port
         self.loopback = _is_loopback(self.host)
-        beyond = () if self.loopback else tuple(h.lower().strip('[]') for h in allowed_hosts)
-        self.names = (_loopback | {self.host} | set(beyond)) - _wildcard
+        self.public = frozenset(h.lower().strip('[]') for h in allowed_hosts) - _wildcard
+        self.names = (_loopback | {self.host} | self.public) - _wildcard
         self.any_ip = self.host in _wildcard   # every interface: any IP literal is this machine's, and rebinding needs a name
         self.proxy_prefix = re.compile(rf'/proxy/(?:absolute/)?(?:[^/]+:)?{port}/?$')   # jupyter-server-proxy's X-Forwarded-Prefix
 
@@ -107,12 +107,13 @@ def verdict(scope:dict,  # an ASGI `http` or `websocket` scope (its proxy header
     h = hosts[0].decode('latin-1')
     if (hp := parse_host(h)) is None: return 400, f'Host {h[:200]!r} is malformed: a name, then :port in digits without a leading zero', False
     name, port = hp
-    direct = (port or 80) == site.port and site.owns(name)
+    public = name in site.public   # a name the operator gave: a reverse proxy's, which forwards it on its own port (80, 443)
+    direct = site.owns(name) and ((port or 80) == site.port or public)
     # through the proxy: another port in Host (no browser sends that to this port), and the proxy's prefix, which it adds to HTTP requests only
     via_proxy = not direct and (port or 80) != site.port and (scope['type'] == 'websocket' if prefix is None else bool(site.proxy_prefix.search(prefix.decode('latin-1'))))
     if not (direct or via_proxy): return 403, f'Host {h[:200]!r} is not this server ({site!r}; it answers to {site.accepts()})', False
     if lying or (prefix is not None and not via_proxy): _drop_forwarded(scope, keep_prefix=via_proxy)
-    own = lambda o: _own_origin(parse_origin(o.decode('latin-1')), name, port, via_proxy, site)
+    own = lambda o: _own_origin(parse_origin(o.decode('latin-1')), name, port, via_proxy or public, site)
     foreign = origin is not None and not own(origin)
     method = scope.get('method', 'WEBSOCKET')
     if method in SAFE_METHODS: return 0, '', foreign

@@ -325,6 +325,7 @@ def test_fhnb_serve_is_guarded_on_loopback(app_dir):
 
 def test_fhnb_serve_beyond_loopback_answers_allowed_hosts(app_dir, monkeypatch):
     monkeypatch.setenv('FHNB_ALLOWED_HOSTS', 'myapp.example.com')
+    monkeypatch.setenv('FHNB_SECRET_KEY', 'one-key-for-every-process')   # required beyond loopback (sessions across machines)
     with fhnb_serving('gapp:app', '--host', '0.0.0.0', '--port', 0, cwd=app_dir) as (url, p):
         port = int(url.rsplit(':', 1)[1])
         out = (app_dir/'serve.out').read_text()

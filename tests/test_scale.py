@@ -66,7 +66,8 @@ def test_deploy_guide_through_nginx(tmp_path):
         admin_user = admin.split('//')[1].split('@')[0]                      # its administrator (with password)
         p1, p2, front = free_port(), free_port(), free_port()
         names = {'postgres@db.internal:5432': f'{admin_user}@{server}', 'db.internal:5432': server,
-                 'app1.internal:5001': f'127.0.0.1:{p1}', 'app2.internal:5001': f'127.0.0.1:{p2}', 'listen 80;': f'listen 127.0.0.1:{front};'}
+                 'app1.internal:5001': f'127.0.0.1:{p1}', 'app2.internal:5001': f'127.0.0.1:{p2}', 'listen 80;': f'listen 127.0.0.1:{front};',
+                 'todos.example.com': '127.0.0.1'}
         # 1. The database: the role and database, as the guide makes them.
         for line in blocks[0][1].strip().splitlines():
             subprocess.run(shlex.split(local(line, names)), check=True, capture_output=True, text=True)
@@ -88,6 +89,8 @@ def test_deploy_guide_through_nginx(tmp_path):
                 url = f'http://127.0.0.1:{front}'
                 with httpx.Client(base_url=url, timeout=30) as c:
                     assert c.post('/login', data={'user': 'ann'}).status_code == 303
+                    assert c.post('/login', data={'user': 'ann'}, headers={'origin': url}).status_code == 303   # a browser's write, from the page
+                    assert c.post('/login', data={'user': 'eve'}, headers={'origin': 'http://evil.example'}).status_code == 403
                     upstreams = []
                     for i in range(200):   # each response is the list with the todo just added
                         r = c.post('/todos', data={'title': f'todo {i}', 'priority': 1}, headers=HX)
