@@ -1,5 +1,6 @@
 """Inline previews: the display and refresh hooks in a real kernel; the widget in a real JupyterLab in Chromium."""
 import json, re, urllib.request
+from html.parser import HTMLParser
 import nbformat
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -35,7 +36,7 @@ def test_ft_value_displays_as_live_preview(kernel):
     r = kernel.ok(CARD)
     data = r.outputs[-1]
     assert WIDGET in data, data.keys()
-    assert '<button hx-get="/ping" hx-swap="outerHTML">Ping</button>' in data['text/html']
+    assert '<button>Ping</button>' in data['text/html'] and 'hx-get' not in data['text/html']   # the snapshot is inert
     assert data['text/plain'].startswith("Preview('/_fhnb/c/")
 
 def test_ft_value_without_an_app_shows_as_fasthtml_shows_it(kernel):
@@ -56,12 +57,61 @@ def test_cells_that_change_routes_or_data_bump_previews(kernel):
     assert bump() == 1
     kernel.ok("todos.insert(title='from a cell', done=False)")
     assert bump() == 2
-    # a form posted to the server writes through the server thread's own connection: the page already shows it
+    # a form a cell posts to the server writes through the server thread's own connection: previews reload too
     kernel.ok("import urllib.request, urllib.parse\n"
               "urllib.request.urlopen(urllib.request.Request(current_server().url + '/add', data=b'title=x', headers={'HX-Request': 'true'})).read()")
-    assert bump() == 2
+    assert bump() == 3
     kernel.ok("y = 1")
-    assert bump() == 2
+    assert bump() == 3
+
+def test_hxclient_write_from_a_cell_refreshes_previews(kernel):
+    "`HxClient(app).post` runs the handler on another thread, with its own SQLite connection (issue 13.8)."
+    kernel.ok(f'{APP}\n{ROUTES}\n{SERVE}\np = preview("/")')
+    kernel.ok("HxClient(app).post('/add', title='via HxClient')")
+    assert kernel.ok('print(p.bump, [t.title for t in todos()])').stdout.strip() == "1 ['via HxClient']"
+
+HOSTILE = ('<h1 onclick="steal()">Hi</h1><scr<script>ipt>alert(1)</scr</script>ipt><img src=x onerror=alert(2)>'
+           '<a href="javascript:alert(3)">j</a><svg onload=alert(4)></svg><iframe srcdoc="<script>alert(5)</script>"></iframe>'
+           '<button hx-on:click="alert(6)" style="background:url(http://x)">b</button>')
+
+def assert_inert(markup:str):
+    "As a browser parses `markup`: no script-bearing element, no event handler, style, `hx-*` or `javascript:` URL."
+    found = []
+    class Tags(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag in ('script', 'iframe', 'svg', 'object', 'embed', 'style', 'link', 'meta', 'base'): found.append(tag)
+            found.extend(f'{tag} {k}={v}' for k, v in attrs if k.startswith(('on', 'hx-', 'style', 'srcdoc')) or 'javascript:' in (v or '').lower())
+    Tags().feed(markup)
+    assert not found, (found, markup)
+
+def test_snapshots_are_inert_whatever_the_app_answers(kernel):
+    kernel.ok(f"{APP}\n@rt('/evil')\ndef get(): return NotStr({HOSTILE!r})\n{SERVE}")
+    page = kernel.ok("preview('/evil')").outputs[-1]['text/html']
+    assert '<h1>Hi</h1>' in page and '<button>b</button>' in page and 'snapshot' in page
+    assert_inert(page)
+    comp = kernel.ok(f"Div(NotStr({HOSTILE!r}))").outputs[-1]['text/html']
+    assert '<h1>Hi</h1>' in comp
+    assert_inert(comp)
+
+def test_snapshot_error_text_is_escaped(kernel):
+    kernel.ok(f"{APP}\n@rt('/boom')\ndef get(a:str=''): raise ValueError('<img src=x onerror=alert(1)>')\n{SERVE}")
+    snap = kernel.ok("preview('/boom?a=<1>&b=2'.replace('<', '%3C').replace('>', '%3E'))").outputs[-1]['text/html']
+    assert 'no snapshot: HTTP Error 500' in snap and '/boom?a=%3C1%3E&amp;b=2' in snap, snap
+    assert_inert(snap)
+
+@pytest.mark.parametrize('target,bad', [('/x y', "' '"), ('/a"b', "'\"'"), ('/50%', "'%'"), ('/<b>', "'<'")])
+def test_invalid_path_is_one_line_naming_it(kernel, target, bad):
+    kernel.ok(f'{APP}\n{ROUTES}\n{SERVE}')
+    r = kernel.run(f"preview({target!r})")
+    assert r.error.startswith(f"ValueError: preview: target {target!r} has {bad}, not allowed in a URL;"), r.error
+    assert '\n' not in r.error
+
+def test_fhnb_errors_point_at_the_users_line(kernel):
+    "IPython hides fhnb's frames between the cell's call and the raising line (`__tracebackhide__`)."
+    kernel.ok(f'{APP}\n{ROUTES}\n{SERVE}')
+    tb = re.sub(r'\x1b\[[0-9;]*m', '', kernel.run("x = 1\npreview('/x y', height=300)").traceback)
+    assert "preview('/x y', height=300)" in tb
+    assert 'skipping hidden 1 frame' in tb and tb.count('fhnb/preview.py') == 1, tb   # IPython always shows the raising line itself
 
 def test_a_cell_that_defines_a_route_and_previews_loads_once(kernel):
     kernel.ok(f'{APP}\n{ROUTES}\n{SERVE}')
