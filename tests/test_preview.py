@@ -371,3 +371,109 @@ def test_remote_jupyterlab_never_tries_the_port(tmp_path, chromium):
             assert not [u for u in urls if f':{port}/' in u and not u.startswith(f'http://lab.test:{lab.port}/proxy/{port}/')]
         finally: browser.close()
     finally: lab.stop()
+
+# ---------- what the preview tells the user (issue 13 items 4-6) ----------
+
+def error_bar(page, n:int):
+    return page.locator('.fhnb-preview').nth(n).locator('.fhnb-error')
+
+@pytest.mark.browser
+def test_failing_request_shows_in_the_error_bar(lab, page):
+    open_notebook(page, lab, todo_project(lab.root))
+    run_all_cells(page)
+    frame(page, 0).wait_for_selector('h1:has-text("Todos")')
+    run_cell(page, "@rt('/boom')\ndef post(n:int=1): return n/0\n\n"
+                   "Div(Style('.fhnb-error, body > * { display: none !important }'), Button('Boom', hx_post='/boom', id='boom'))")
+    bar = error_bar(page, 2)
+    assert bar.is_hidden()
+    click = lambda: frame(page, 2).eval_on_selector('#boom', 'b => b.click()')   # the app's CSS hides its own page: the bar is outside it
+    click()
+    bar.wait_for(state='visible', timeout=10_000)
+    assert bar.locator('.fhnb-error-text').inner_text() == 'ZeroDivisionError: division by zero'
+    assert re.search(r':2 in post: def post\(n:int=1\): return n/0$', bar.locator('.fhnb-error-where').inner_text())
+    assert bar.locator('.fhnb-error-tb').is_hidden()
+    bar.locator('button[title="Full traceback"]').click()
+    assert 'Traceback (most recent call last)' in bar.locator('.fhnb-error-tb').inner_text()
+    bar.locator('button[title="Dismiss"]').click()
+    assert bar.is_hidden()
+    click()
+    bar.wait_for(state='visible', timeout=10_000)
+    # fixed in a cell: the refresh reloads the preview, and the bar goes
+    run_cell(page, "@rt('/boom')\ndef post(): return P('fine', id='fine')")
+    bar.wait_for(state='hidden', timeout=10_000)
+    click()
+    frame(page, 2).wait_for_selector('#fine', state='attached')
+    assert bar.is_hidden()
+
+    # a page load that fails (no HTMX): the 500 page shows the traceback, and so does the bar
+    run_cell(page, "@rt('/bad')\ndef get(): raise ValueError('no such page')\n\npreview('/bad')")
+    bar = error_bar(page, 3)
+    bar.wait_for(state='visible', timeout=10_000)
+    assert bar.locator('.fhnb-error-text').inner_text() == 'ValueError: no such page'
+    screenshot(page, 'preview-error-bar')
+
+@pytest.mark.browser
+def test_preview_says_the_kernel_restarted_and_comes_back(lab, page):
+    port = free_port()
+    open_notebook(page, lab, todo_project(lab.root, port))
+    run_all_cells(page)
+    todo = frame(page, 0)
+    todo.wait_for_selector('h1:has-text("Todos")')
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart()")
+    pv = page.locator('.fhnb-preview').first
+    page.wait_for_selector('.fhnb-preview[data-server="down"] >> nth=0', timeout=30_000)
+    down = pv.locator('.fhnb-down')
+    assert down.is_visible() and 'kernel restarted' in down.inner_text()
+    screenshot(page, 'preview-kernel-restarted')
+    for i, src in enumerate([APP, ROUTES, SERVE]): run_cell(page, src, index=i)
+    page.wait_for_selector('.fhnb-preview[data-server="up"] >> nth=0', timeout=30_000)
+    assert down.is_hidden()
+    todo = frame(page, 0)
+    todo.wait_for_selector('h1:has-text("Todos")')
+    todo.fill('input[name=title]', 'After the restart')
+    todo.click('button:has-text("Add")')
+    todo.wait_for_selector('#list li:has-text("After the restart")')
+
+@pytest.mark.browser
+def test_preview_says_the_server_stopped(lab, page):
+    open_notebook(page, lab, todo_project(lab.root))
+    run_all_cells(page)
+    todo = frame(page, 0)
+    todo.wait_for_selector('h1:has-text("Todos")')
+    run_cell(page, "current_server().stop()")
+    todo.fill('input[name=title]', 'Nobody answers')
+    todo.click('button:has-text("Add")')
+    pv = page.locator('.fhnb-preview').first
+    page.wait_for_selector('.fhnb-preview[data-server="down"] >> nth=0', timeout=15_000)
+    assert 'server is not answering' in pv.locator('.fhnb-down').inner_text()
+    run_cell(page, "serve_nb(app)")
+    page.wait_for_selector('.fhnb-preview[data-server="up"] >> nth=0', timeout=30_000)
+    frame(page, 0).wait_for_selector('h1:has-text("Todos")')
+
+@pytest.mark.browser
+def test_reopened_notebook_shows_the_snapshot(lab, page):
+    name = todo_project(lab.root)
+    open_notebook(page, lab, name)
+    run_all_cells(page)
+    frame(page, 0).wait_for_selector('h1:has-text("Todos")')
+    run_cell(page, "todos.insert(title='Saved row', done=False)")
+    frame(page, 0).wait_for_selector('#list li:has-text("Saved row")')
+    run_cell(page, PREVIEW, index=3)   # its snapshot now has the row
+    frame(page, 0).wait_for_selector('#list li:has-text("Saved row")')
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
+    saved = nbformat.read(lab.root/name, 4)
+    state = saved.metadata['widgets']['application/vnd.jupyter.widget-state+json']['state']
+    assert sum(bool(m['state'].get('fhnb_saved')) for m in state.values()) == 2   # the page preview and the card
+
+    page.reload()
+    open_notebook(page, lab, name)
+    snaps = page.locator('.fhnb-preview.fhnb-saved')
+    snaps.nth(1).wait_for(timeout=30_000)
+    assert snaps.count() == 2
+    assert 'Saved row' in snaps.nth(0).inner_text() and 'snapshot: run the cell for a live preview' in snaps.nth(0).inner_text()
+    assert 'A card' in snaps.nth(1).inner_text()
+    assert page.get_by_text('model not found').count() == 0
+    assert page.locator('.fhnb-saved iframe, .fhnb-saved script').count() == 0
+    screenshot(page, 'preview-reopened-snapshot')

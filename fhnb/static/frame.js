@@ -2,6 +2,7 @@
 // Inside a preview iframe it tells the widget the page's height and location, restores the
 // scroll position the widget asks for, and, when the page comes through jupyter-server-proxy
 // ({base}proxy/{port}/...), keeps root-relative URLs (hx-post="/add", href="/x") under that prefix.
+// It reports what came back to HTMX requests (the widget shows a failed one in its error bar), and requests that got no answer.
 (() => {
   if (window.parent === window || window.__fhnbFrame) return;  // a page opened in its own tab: nothing to do
   window.__fhnbFrame = true;
@@ -35,7 +36,7 @@
   };
   const sendHeight = () => { const h = height(); if (h && h !== lastH) { lastH = h; post({ fhnb: 'height', h }); } };
   const path = () => (prefix ? location.pathname.slice(prefix.length) || '/' : location.pathname) + location.search;
-  const sendLoc = () => post({ fhnb: 'loc', path: path(), y: window.scrollY });
+  const sendLoc = (fresh = false) => post({ fhnb: 'loc', path: path(), y: window.scrollY, fresh });  // fresh: this page just loaded
 
   let ticking = false;
   window.addEventListener('scroll', () => {
@@ -57,7 +58,7 @@
 
   const start = () => {
     fixAttrs(document);
-    sendLoc(); sendHeight();
+    sendLoc(true); sendHeight();
     new ResizeObserver(sendHeight).observe(document.body);
   };
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start); else start();
@@ -70,7 +71,8 @@
     if (prefix && path.startsWith(prefix + '/')) path = path.slice(prefix.length);
     post({ fhnb: 'response', method: (c.verb || '').toUpperCase(), path, status: x.status, text: (x.responseText || '').slice(0, x.status >= 500 ? 50000 : 4000), t: Date.now() });  // error pages end with the exception
   });
+  document.addEventListener('htmx:sendError', () => post({ fhnb: 'unreachable' }));   // no answer at all: the server may be gone
   document.addEventListener('htmx:afterSwap', () => fixAttrs(document));  // outerHTML swaps replace the target
   document.addEventListener('htmx:afterSettle', sendHeight);
-  document.addEventListener('htmx:pushedIntoHistory', sendLoc);
+  document.addEventListener('htmx:pushedIntoHistory', () => sendLoc());
 })();
