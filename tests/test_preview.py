@@ -425,7 +425,7 @@ def test_preview_says_the_kernel_restarted_and_comes_back(lab, page):
     down = pv.locator('.fhnb-down')
     assert down.is_visible() and 'kernel restarted' in down.inner_text()
     screenshot(page, 'preview-kernel-restarted')
-    for i, src in enumerate([APP, ROUTES, SERVE]): run_cell(page, src, index=i)
+    run_cell(page, f'{APP}\n{ROUTES}\n{SERVE}')   # the notebook's cells again (in a new cell: after a restart the execution counts start over)
     page.wait_for_selector('.fhnb-preview[data-server="up"] >> nth=0', timeout=30_000)
     assert down.is_hidden()
     todo = frame(page, 0)
