@@ -472,8 +472,10 @@ def test_reopened_notebook_shows_the_snapshot(lab, page):
     snaps = page.locator('.fhnb-preview.fhnb-saved')
     snaps.nth(1).wait_for(timeout=30_000)
     assert snaps.count() == 2
-    assert 'Saved row' in snaps.nth(0).inner_text() and 'snapshot: run the cell for a live preview' in snaps.nth(0).inner_text()
-    assert 'A card' in snaps.nth(1).inner_text()
+    shown = lambda i: snaps.nth(i).evaluate("e => e.querySelector('.fhnb-snapshot-box').shadowRoot.textContent")
+    assert 'Saved row' in shown(0) and 'snapshot: run the cell for a live preview' in shown(0)
+    assert 'A card' in shown(1)
+    assert snaps.nth(0).get_by_text('Saved row').is_visible()
     assert page.get_by_text('model not found').count() == 0
     assert page.locator('.fhnb-saved iframe, .fhnb-saved script').count() == 0
     screenshot(page, 'preview-reopened-snapshot')
