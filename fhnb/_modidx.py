@@ -93,6 +93,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'fhnb.preview._post_run_cell': ('preview.html#_post_run_cell', 'fhnb/preview.py'),
                               'fhnb.preview._pre_run_cell': ('preview.html#_pre_run_cell', 'fhnb/preview.py'),
                               'fhnb.preview._record': ('preview.html#_record', 'fhnb/preview.py'),
+                              'fhnb.preview._retake_snapshots': ('preview.html#_retake_snapshots', 'fhnb/preview.py'),
                               'fhnb.preview._server': ('preview.html#_server', 'fhnb/preview.py'),
                               'fhnb.preview._snapshot': ('preview.html#_snapshot', 'fhnb/preview.py'),
                               'fhnb.preview._snapshot_html': ('preview.html#_snapshot_html', 'fhnb/preview.py'),

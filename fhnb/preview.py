@@ -270,10 +270,17 @@ def app_state(ns:dict|None=None) -> tuple:
     return srv.app, routes, tuple(_changes(c) for c in _connections(_user_ns() if ns is None else ns))
 
 # %% ../nbs/03_preview.ipynb #bd7f225c
+def _retake_snapshots(previews:list):
+    "Fetch the pages of path `previews` again for their `snapshot`: what a notebook saved now shows when reopened."
+    srv = current_server()
+    for p in previews:
+        if srv is not None and srv.running and not p.path.startswith(COMPONENT_PATH.split('{')[0]): p.snapshot = _snapshot(srv, p.at or p.path)
+
 def refresh(skip_cell:int|None=None):
-    "Reload every live preview in place (except those made by cell number `skip_cell`)."
-    for p in live_previews():
-        if getattr(p, '_cell', None) != skip_cell: p.bump += 1
+    "Reload every live preview in place (except those made by cell number `skip_cell`); their snapshots follow on a thread."
+    previews = [p for p in live_previews() if getattr(p, '_cell', None) != skip_cell]
+    for p in previews: p.bump += 1
+    if previews: threading.Thread(target=_retake_snapshots, args=(previews,), name='fhnb-snapshots', daemon=True).start()   # the cell does not wait for the pages
 
 # %% ../nbs/03_preview.ipynb #b66d5b70
 _before = {}

@@ -70,6 +70,14 @@ def test_hxclient_write_from_a_cell_refreshes_previews(kernel):
     kernel.ok("HxClient(app).post('/add', title='via HxClient')")
     assert kernel.ok('print(p.bump, [t.title for t in todos()])').stdout.strip() == "1 ['via HxClient']"
 
+def test_refreshed_previews_retake_their_snapshot(kernel):
+    "What a notebook saved later shows for a preview: the page as it last was, not as the preview cell first saw it."
+    kernel.ok(f'{APP}\n{ROUTES}\n{SERVE}\np = preview("/")\ncard = preview(Div("card"))')
+    kernel.ok("todos.insert(title='Later row', done=False)")
+    kernel.ok("import time\nfor _ in range(200):\n    if 'Later row' in p.snapshot: break\n    time.sleep(0.05)")
+    r = kernel.ok("print('Later row' in p.snapshot, p.bump, card.bump, '<div>card</div>' in card.snapshot)")
+    assert r.stdout.split() == ['True', '1', '1', 'True']
+
 HOSTILE = ('<h1 onclick="steal()">Hi</h1><scr<script>ipt>alert(1)</scr</script>ipt><img src=x onerror=alert(2)>'
            '<a href="javascript:alert(3)">j</a><svg onload=alert(4)></svg><iframe srcdoc="<script>alert(5)</script>"></iframe>'
            '<button hx-on:click="alert(6)" style="background:url(http://x)">b</button>')

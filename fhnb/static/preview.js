@@ -314,18 +314,21 @@ function saveSnapshots(manager) {
 
 /**
  * Save previews' snapshots with the notebook, so that reopened without its kernel it shows each preview's page as it
- * was instead of "model not found": ipywidgets restores models from this state. Once per notebook, on every save.
+ * was instead of "model not found": ipywidgets restores models from this state. Once per widget manager (a notebook gets
+ * a new one with a new kernel; each adds its own previews to what is saved), on every save.
  */
 function keepSnapshots(model) {
   const manager = model.widget_manager, ctx = manager && manager.context;
   if (!ctx || !ctx.saveState || !ctx.model || !ctx.model.setMetadata || !manager.get_state_sync) return;  // not a notebook in JupyterLab
   const hooked = (globalThis.__fhnbSaveHooks ??= new WeakSet());
-  if (hooked.has(ctx)) return;
-  hooked.add(ctx);
-  ctx.saveState.connect((_, state) => {
+  if (hooked.has(manager)) return;
+  hooked.add(manager);
+  const onSave = (_, state) => {
+    if (manager.isDisposed) return ctx.saveState.disconnect(onSave);
     if (state !== 'started') return;
     try { saveSnapshots(manager); } catch (e) { console.warn('fhnb: could not save the previews\' snapshots', e); }
-  });
+  };
+  ctx.saveState.connect(onSave);
 }
 
 /** A preview restored from a saved notebook: its inert snapshot (no kernel, no server), in a shadow root for its own styles. */
