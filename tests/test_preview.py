@@ -487,3 +487,22 @@ def test_reopened_notebook_shows_the_snapshot(lab, page):
     assert page.get_by_text('model not found').count() == 0
     assert page.locator('.fhnb-saved iframe, .fhnb-saved script').count() == 0
     screenshot(page, 'preview-reopened-snapshot')
+
+@pytest.mark.browser
+def test_error_bar_with_htmx_4(lab, page):
+    write_notebook(lab.root/'four.ipynb', "from fasthtml.common import *\napp, rt = fast_app(htmx4=True)\n\n"
+                   "@rt('/')\ndef get(): return Titled('Four', Button('Boom', hx_post='/boom', id='boom'), Div(id='out'))\n\n"
+                   "@rt('/boom')\ndef post(): return 1/0", SERVE, PREVIEW)
+    open_notebook(page, lab, 'four.ipynb')
+    run_all_cells(page)
+    four = frame(page, 0)
+    four.wait_for_selector('h1:has-text("Four")')
+    assert four.evaluate('htmx.version').startswith('4')
+    four.click('#boom')
+    bar = error_bar(page, 0)
+    bar.wait_for(state='visible', timeout=10_000)
+    assert bar.locator('.fhnb-error-text').inner_text() == 'ZeroDivisionError: division by zero'
+    assert 'in post: def post(): return 1/0' in bar.locator('.fhnb-error-where').inner_text()
+    pv = page.locator('.fhnb-preview').first
+    pv.locator('button[title="Requests of this preview"]').click()
+    pv.locator('.fhnb-req summary', has_text='POST /boom').first.wait_for(timeout=10_000)   # its own request, by the header frame.js added
