@@ -309,7 +309,8 @@ function saveSnapshots(manager) {
     const saved = Object.fromEntries(SAVED_KEYS.filter((k) => k in m.state).map((k) => [k, m.state[k]]));
     state[id] = { ...m, state: { ...saved, fhnb_saved: true } };
   }
-  nb.setMetadata('widgets', { [WIDGET_STATE]: { ...old, ...live, state } });
+  if (Object.keys(state).length) nb.setMetadata('widgets', { [WIDGET_STATE]: { ...old, ...live, state } });
+  else if (nb.getMetadata('widgets') && nb.deleteMetadata) nb.deleteMetadata('widgets');   // nothing left to restore
 }
 
 /**
@@ -339,12 +340,9 @@ function renderSnapshot({ model, el }) {
   el.append(box);
 }
 
-function render({ model, el }) {
-  if (model.get('fhnb_saved')) return renderSnapshot({ model, el });
-  const v = buildView(model, el);
-  const onMessage = (e) => onFrameMessage(v, e);
-  window.addEventListener('message', onMessage);
-  v.iframe.addEventListener('load', () => onFrameLoad(v));
+/** The toolbar's buttons and address bar set the model (the kernel sees them) and act at once. */
+function wireToolbar(v) {
+  const { model } = v;
   v.reload.onclick = () => reloadPage(v);
   v.form.onsubmit = (e) => {
     e.preventDefault();
@@ -354,6 +352,11 @@ function render({ model, el }) {
   v.address.addEventListener('keydown', (e) => e.stopPropagation());  // keep JupyterLab's shortcuts out of the address bar
   v.sizes.forEach((b) => { b.onclick = () => { model.set('viewport', b.dataset.viewport); model.save_changes(); }; });
   v.inspect.onclick = () => { model.set('inspector', !model.get('inspector')); model.save_changes(); };
+}
+
+/** Follow the model's changes (and its kernel's restart); returns what stops following. */
+function followModel(v) {
+  const { model } = v;
   const changes = {
     bump: () => reloadPage(v), path: () => load(v, model.get('path')), height: () => setHeight(v), viewport: () => setViewport(v),
     inspector: () => setInspector(v), requests: () => { setCount(v); setInspector(v); }, count: () => setCount(v), failure: () => onFailure(v),
@@ -362,16 +365,28 @@ function render({ model, el }) {
   // ipywidgets marks a model's comm dead when its kernel restarts: the server was in that kernel
   const restarted = () => goDown(v, 'restarted');
   model.on('comm_live_update', restarted);
+  return () => {
+    for (const [name, f] of Object.entries(changes)) model.off(`change:${name}`, f);
+    model.off('comm_live_update', restarted);
+  };
+}
+
+function render({ model, el }) {
+  if (model.get('fhnb_saved')) return renderSnapshot({ model, el });
+  const v = buildView(model, el);
+  const onMessage = (e) => onFrameMessage(v, e);
+  window.addEventListener('message', onMessage);
+  v.iframe.addEventListener('load', () => onFrameLoad(v));
+  wireToolbar(v);
+  const unfollow = followModel(v);
   setHeight(v); setViewport(v); setInspector(v); setCount(v);
   v.address.value = v.current;
   connect(v);
   keepSnapshots(model);
-
   return () => {
     v.alive = false;
     window.removeEventListener('message', onMessage);
-    for (const [name, f] of Object.entries(changes)) model.off(`change:${name}`, f);
-    model.off('comm_live_update', restarted);
+    unfollow();
   };
 }
 
