@@ -506,3 +506,33 @@ def test_error_bar_with_htmx_4(lab, page):
     pv = page.locator('.fhnb-preview').first
     pv.locator('button[title="Requests of this preview"]').click()
     pv.locator('.fhnb-req summary', has_text='POST /boom').first.wait_for(timeout=10_000)   # its own request, by the header frame.js added
+
+@pytest.mark.browser
+def test_hxclient_write_from_a_cell_reloads_the_preview(lab, page):
+    open_notebook(page, lab, todo_project(lab.root))
+    run_all_cells(page)
+    todo = frame(page, 0)
+    todo.wait_for_selector('h1:has-text("Todos")')
+    run_cell(page, "HxClient(app).post('/add', title='Via HxClient')")
+    frame(page, 0).wait_for_selector('#list li:has-text("Via HxClient")', timeout=10_000)
+
+@pytest.mark.browser
+def test_server_stopped_behind_the_proxy(lab, page):
+    port = free_port()
+    page.context.route(f'http://127.0.0.1:{port}/**', lambda r: r.abort())   # the browser cannot reach the kernel's port
+    open_notebook(page, lab, todo_project(lab.root, port))
+    run_all_cells(page)
+    todo = frame(page, 0)
+    todo.wait_for_selector('h1:has-text("Todos")')
+    assert page.locator('.fhnb-preview').first.get_attribute('data-route') == 'proxy'
+    run_cell(page, "current_server().stop()")
+    todo.fill('input[name=title]', 'Nobody answers')
+    todo.click('button:has-text("Add")')
+    page.wait_for_selector('.fhnb-preview[data-server="down"] >> nth=0', timeout=15_000)
+    run_cell(page, "serve_nb(app)")
+    page.wait_for_selector('.fhnb-preview[data-server="up"] >> nth=0', timeout=30_000)
+    todo = frame(page, 0)
+    todo.wait_for_selector('h1:has-text("Todos")')
+    todo.fill('input[name=title]', 'Back via the proxy')
+    todo.click('button:has-text("Add")')
+    todo.wait_for_selector('#list li:has-text("Back via the proxy")')
