@@ -443,6 +443,21 @@ def test_preview_says_the_kernel_restarted_and_comes_back(lab, page):
     todo.wait_for_selector('#list li:has-text("After the restart")')
 
 @pytest.mark.browser
+def test_preview_says_the_kernel_died_and_comes_back(lab, page):
+    port = free_port()
+    open_notebook(page, lab, todo_project(lab.root, port))
+    run_all_cells(page)
+    frame(page, 0).wait_for_selector('h1:has-text("Todos")')
+    page.evaluate("""() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel
+                     .requestExecute({code: 'import os, signal; os.kill(os.getpid(), signal.SIGKILL)'})""")
+    page.wait_for_selector('.fhnb-preview[data-server="down"] >> nth=0', timeout=30_000)
+    assert 'kernel died' in page.locator('.fhnb-preview .fhnb-down').first.inner_text()
+    page.wait_for_function("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'", timeout=60_000)
+    run_cell(page, f'{APP}\n{ROUTES}\n{SERVE}')
+    page.wait_for_selector('.fhnb-preview[data-server="up"] >> nth=0', timeout=30_000)
+    frame(page, 0).wait_for_selector('h1:has-text("Todos")')
+
+@pytest.mark.browser
 def test_preview_says_the_server_stopped(lab, page):
     open_notebook(page, lab, todo_project(lab.root))
     run_all_cells(page)

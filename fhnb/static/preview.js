@@ -14,6 +14,7 @@ const SAVED_KEYS = ['_model_module', '_model_module_version', '_model_name', '_v
   '_esm', '_css', '_anywidget_id', 'snapshot'];
 const DOWN = {
   restarted: 'The kernel restarted: this preview comes back by itself when the notebook runs its serve_nb cell again.',
+  died: 'The kernel died: this preview comes back by itself when the notebook runs its serve_nb cell in a new kernel.',
   stopped: "The kernel's server is not answering: this preview comes back by itself when serve_nb runs again.",
 };
 
@@ -241,9 +242,9 @@ async function checkServer(v) {
   if (!(await healthy(v.route))) goDown(v, 'stopped');
 }
 
-/** Cover the stale page with a notice, and wait for the server to answer again. @param {'restarted'|'stopped'} why */
+/** Cover the stale page with a notice, and wait for the server to answer again. @param {'restarted'|'died'|'stopped'} why */
 function goDown(v, why) {
-  if (!(v.el.dataset.server === 'down' && v.down.dataset.why === 'restarted')) {   // a restart is the better explanation
+  if (!(v.el.dataset.server === 'down' && v.down.dataset.why !== 'stopped')) {   // what the kernel said is the better explanation
     v.down.dataset.why = why;
     v.down.textContent = DOWN[why];
   }
@@ -365,10 +366,21 @@ function followModel(v) {
   // ipywidgets marks a model's comm dead when its kernel restarts: the server was in that kernel
   const restarted = () => goDown(v, 'restarted');
   model.on('comm_live_update', restarted);
+  const unfollowKernel = followKernel(v);
   return () => {
     for (const [name, f] of Object.entries(changes)) model.off(`change:${name}`, f);
     model.off('comm_live_update', restarted);
+    unfollowKernel();
   };
+}
+
+/** A kernel that died (ipywidgets says nothing then): the server died with it. Returns what stops following. */
+function followKernel(v) {
+  const kernel = v.model.widget_manager && v.model.widget_manager.kernel;
+  if (!kernel || !kernel.statusChanged) return () => {};
+  const onStatus = (_, status) => { if (status === 'autorestarting' || status === 'dead') goDown(v, 'died'); };
+  kernel.statusChanged.connect(onStatus);
+  return () => kernel.statusChanged.disconnect(onStatus);
 }
 
 function render({ model, el }) {
