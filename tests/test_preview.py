@@ -483,6 +483,9 @@ def test_reopened_notebook_shows_the_snapshot(lab, page):
     frame(page, 0).wait_for_selector('#list li:has-text("Saved row")')
     run_cell(page, PREVIEW, index=3)   # its snapshot now has the row
     frame(page, 0).wait_for_selector('#list li:has-text("Saved row")')
+    # saved after a restart: the previews' models are dead by then, and ipywidgets leaves them out of its own state
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart()")
+    page.wait_for_selector('.fhnb-preview[data-server="down"] >> nth=0', timeout=30_000)
     page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
     page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
     page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")

@@ -298,37 +298,49 @@ function shownModelIds(nb) {
   return ids;
 }
 
-/** Into the notebook's widget state: each shown preview's snapshot (ipywidgets' own entries are left as they are). */
-function saveSnapshots(manager) {
-  const nb = manager.context.model, shown = shownModelIds(nb);
-  const old = ((nb.getMetadata('widgets') || {})[WIDGET_STATE] || { version_major: 2, version_minor: 0, state: {} });
-  const live = manager.get_state_sync({ drop_defaults: true });
-  const state = {};
-  for (const [id, m] of Object.entries(old.state || {})) if (!(m.state && m.state._anywidget_id === PREVIEW_ID) || shown.has(id)) state[id] = m;
-  for (const [id, m] of Object.entries(live.state || {})) {
-    if (!(m.state && m.state._anywidget_id === PREVIEW_ID && shown.has(id))) continue;
-    const saved = Object.fromEntries(SAVED_KEYS.filter((k) => k in m.state).map((k) => [k, m.state[k]]));
-    state[id] = { ...m, state: { ...saved, fhnb_saved: true } };
+// model id -> what a saved notebook needs to show that preview again; kept after its kernel is gone (its model is then
+// left out of ipywidgets' own state), shared by every copy of this module
+const savedPreviews = (globalThis.__fhnbSavedPreviews ??= new Map());
+const isPreview = (m) => !!(m.state && m.state._anywidget_id === PREVIEW_ID);
+
+/** Remember this live preview's saved form: the widget's own code and the snapshot (its model id is in the manager's state). */
+function rememberSnapshot(model) {
+  const manager = model.widget_manager, key = model.get('key');
+  if (!manager || !manager.get_state_sync) return;
+  for (const [id, m] of Object.entries(manager.get_state_sync({ drop_defaults: true }).state || {})) {
+    if (!isPreview(m) || m.state.key !== key) continue;
+    const kept = Object.fromEntries(SAVED_KEYS.filter((k) => k in m.state).map((k) => [k, m.state[k]]));
+    savedPreviews.set(id, { ...m, state: { ...kept, fhnb_saved: true } });
   }
-  if (Object.keys(state).length) nb.setMetadata('widgets', { [WIDGET_STATE]: { ...old, ...live, state } });
+}
+
+/** Into the notebook's widget state: each shown preview's saved form (ipywidgets' own entries are left as they are). */
+function saveSnapshots(nb) {
+  const shown = shownModelIds(nb);
+  const old = (nb.getMetadata('widgets') || {})[WIDGET_STATE] || { version_major: 2, version_minor: 0, state: {} };
+  const state = {};
+  for (const [id, m] of Object.entries(old.state || {})) if (!isPreview(m) || shown.has(id)) state[id] = m;
+  for (const id of shown) if (savedPreviews.has(id)) state[id] = savedPreviews.get(id);
+  if (Object.keys(state).length) nb.setMetadata('widgets', { [WIDGET_STATE]: { ...old, state } });
   else if (nb.getMetadata('widgets') && nb.deleteMetadata) nb.deleteMetadata('widgets');   // nothing left to restore
 }
 
 /**
  * Save previews' snapshots with the notebook, so that reopened without its kernel it shows each preview's page as it
- * was instead of "model not found": ipywidgets restores models from this state. Once per widget manager (a notebook gets
- * a new one with a new kernel; each adds its own previews to what is saved), on every save.
+ * was instead of "model not found": ipywidgets restores models from this state. A hook per widget manager (a notebook
+ * gets a new one with a new kernel), on every save.
  */
 function keepSnapshots(model) {
   const manager = model.widget_manager, ctx = manager && manager.context;
   if (!ctx || !ctx.saveState || !ctx.model || !ctx.model.setMetadata || !manager.get_state_sync) return;  // not a notebook in JupyterLab
+  rememberSnapshot(model);
   const hooked = (globalThis.__fhnbSaveHooks ??= new WeakSet());
   if (hooked.has(manager)) return;
   hooked.add(manager);
   const onSave = (_, state) => {
     if (manager.isDisposed) return ctx.saveState.disconnect(onSave);
     if (state !== 'started') return;
-    try { saveSnapshots(manager); } catch (e) { console.warn('fhnb: could not save the previews\' snapshots', e); }
+    try { saveSnapshots(ctx.model); } catch (e) { console.warn('fhnb: could not save the previews\' snapshots', e); }
   };
   ctx.saveState.connect(onSave);
 }
@@ -361,6 +373,7 @@ function followModel(v) {
   const changes = {
     bump: () => reloadPage(v), path: () => load(v, model.get('path')), height: () => setHeight(v), viewport: () => setViewport(v),
     inspector: () => setInspector(v), requests: () => { setCount(v); setInspector(v); }, count: () => setCount(v), failure: () => onFailure(v),
+    snapshot: () => rememberSnapshot(model),
   };
   for (const [name, f] of Object.entries(changes)) model.on(`change:${name}`, f);
   // ipywidgets marks a model's comm dead when its kernel restarts: the server was in that kernel
