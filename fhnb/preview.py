@@ -136,6 +136,7 @@ def _mine(p:Preview, e:dict) -> bool:
     full = e.get('path', '') + ('?' + e['query'] if e.get('query') else '')
     return full in (p.at or p.path, p.path)
 
+# %% ../nbs/03_preview.ipynb #1dc02992
 _fields = 'time method path query status ms form error response traceback'.split()
 
 def _failure(e:dict) -> dict:
@@ -162,6 +163,7 @@ def _user_ns() -> dict:
     ip = _ip()
     return ip.user_ns if ip is not None else {}
 
+# %% ../nbs/03_preview.ipynb #50261232
 def _attach(srv:NbServer):
     "Make `srv` serve what previews need: `frame.js` in its pages, the components' route, the inspector's listener (idempotent)."
     srv.head_snippets[:] = [s for s in srv.head_snippets if 'data-fhnb="frame"' not in s] + [frame_script()]
@@ -180,6 +182,7 @@ def _server(app=None) -> NbServer:
     _attach(srv)
     return srv
 
+# %% ../nbs/03_preview.ipynb #e12d93b3
 def _is_ft(x) -> bool: return isinstance(x, FT) or hasattr(x, '__ft__') or (isinstance(x, (tuple, list)) and bool(x) and all(map(_is_ft, x)))
 
 def _height(h):
@@ -198,6 +201,7 @@ def inert(markup:str) -> str:
     "`markup` with no scripts, event handlers, styles or `hx-*`: only allow-listed tags and attributes survive (nh3, an HTML parser)."
     return nh3.clean(markup, tags=_tags, attributes=_attrs, clean_content_tags=_dropped)
 
+# %% ../nbs/03_preview.ipynb #aedfb49c
 def _snapshot_html(body:str) -> str: return f'<div class="fhnb-snapshot"><p><small>{SNAPSHOT_NOTE}</small></p>{body}</div>'
 
 def _snapshot(srv:NbServer, path:str) -> str:
@@ -254,6 +258,7 @@ def _connections(ns:dict) -> list:
         if isinstance(c, (apsw.Connection, sqlite3.Connection)): found[id(c)] = c
     return list(found.values())
 
+# %% ../nbs/03_preview.ipynb #0bb7a849
 def _changes(c) -> tuple:
     "Writes through connection `c` (`total_changes`), and commits by any other connection to its file (`PRAGMA data_version`)."
     tc = c.total_changes
