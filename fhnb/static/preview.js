@@ -248,18 +248,27 @@ function goDown(v, why) {
     v.down.dataset.why = why;
     v.down.textContent = DOWN[why];
   }
+  // The old kernel's server may answer for a moment while that kernel shuts down: a new server is one seen after a failure.
+  v.goneSeen = why === 'stopped';
+  v.downAt = Date.now();
   v.el.dataset.server = 'down';
   v.down.hidden = false;
   clearError(v);
   if (!v.polling) waitForServer(v);
 }
 
-/** Poll the server's health with back-off (0.5 s doubling to 5 s); reload the page once it answers. */
+/** Whether the server answering now is one to reload from: not the old kernel's, still shutting down (after 8 s: any). */
+async function serverIsBack(v) {
+  if (!v.route || !(await healthy(v.route))) { v.goneSeen = true; return false; }
+  return v.goneSeen || Date.now() - v.downAt > 8000;
+}
+
+/** Poll the server's health with back-off (0.5 s doubling to 5 s); reload the page once it is back. */
 async function waitForServer(v) {
   v.polling = true;
   for (let ms = 500; v.alive; ms = Math.min(ms * 2, 5000)) {
     await new Promise((ok) => setTimeout(ok, ms));
-    if (v.alive && v.route && await healthy(v.route)) {
+    if (v.alive && await serverIsBack(v)) {
       v.el.dataset.server = 'up';
       v.down.hidden = true;
       load(v, v.current);
