@@ -2,7 +2,7 @@
 
 # %% ../nbs/08_cli.ipynb #fe398ce4
 from __future__ import annotations
-import argparse, errno, gc, importlib, os, socket, subprocess, sys
+import argparse, errno, gc, importlib, inspect, os, socket, subprocess, sys, traceback
 from pathlib import Path
 from .probe import AppProbe
 # fhnb.settings and fhnb.export are imported where they are used: `fhnb export` starts its probe before loading them
@@ -32,10 +32,25 @@ def export_command(path:str|Path|None=None, # a folder inside the project (defau
     return str(export_project(path, probe=probe))
 
 # %% ../nbs/08_cli.ipynb #33313139
+def _failed_import(e:Exception, spec:str, root:str|Path|None) -> str:
+    "One line for an app module that raised on import: the user's file and line, and the error."
+    if isinstance(e, SyntaxError): return f'app {spec!r}: {e.filename}:{e.lineno}: SyntaxError: {e.msg}'
+    frames = [f for f in traceback.extract_tb(e.__traceback__) if not f.filename.startswith('<frozen')]
+    mine = [f for f in frames if root and Path(f.filename).resolve().is_relative_to(Path(root).resolve())]
+    f, msg = (mine or frames)[-1], (str(e).splitlines() or [''])[0]
+    what = f'missing dependency {e.name!r}: install it' if isinstance(e, ModuleNotFoundError) and e.name else f'{type(e).__name__}: {msg}'
+    return f'app {spec!r}: {f.filename}:{f.lineno}: {what}'
+
+def _is_asgi(app) -> bool:
+    "Whether `app` can be an ASGI app: an async callable (a Starlette or FastHTML app, a middleware, an `async def`)."
+    call = app if inspect.isroutine(app) else getattr(type(app), '__call__', None)
+    return inspect.iscoroutinefunction(call)
+
+# %% ../nbs/08_cli.ipynb #808078e2
 def load_app(spec:str,              # `module:attr`, e.g. `myapp.app:app`
              root:str|Path|None=None # folder put first on `sys.path` (the project)
             ):
-    "The ASGI app `spec` names, or a `CliError` naming what is missing."
+    "The ASGI app `spec` names, or a `CliError` naming what is missing or broken."
     mod, sep, attr = spec.partition(':')
     if not (sep and mod and attr): raise CliError(f'app {spec!r}: expected MODULE:APP, e.g. myapp.app:app')
     if root and str(root) not in sys.path: sys.path.insert(0, str(root))
@@ -46,23 +61,32 @@ def load_app(spec:str,              # `module:attr`, e.g. `myapp.app:app`
     except ModuleNotFoundError as e:
         if e.name and (mod == e.name or mod.startswith(e.name + '.')):
             raise CliError(f'no module named {e.name!r} (app {spec!r}): run fhnb export, or fix app in settings.ini [fhnb]') from None
-        raise
+        raise CliError(_failed_import(e, spec, root)) from None
+    except Exception as e: raise CliError(_failed_import(e, spec, root)) from None
     app = getattr(m, attr, None)
     if app is None: raise CliError(f'module {mod!r} has no attribute {attr!r} (app {spec!r})')
+    if not _is_asgi(app): raise CliError(f'app {spec!r} is a {type(app).__name__}, not an ASGI app: name a FastHTML app, e.g. myapp.app:app')
     return app
 
 # %% ../nbs/08_cli.ipynb #d559e216
-def prepare_app(app, offline:bool=True):
-    "`app` as `fhnb serve` runs it: with fhnb's assets when `offline`."
+def prepare_app(app, site, offline:bool=True):
+    "`app` as `fhnb serve` runs it: with fhnb's assets when `offline`, behind the guard for `site` (a `fhnb.guard.Site`)."
+    from fhnb.guard import Guard
     if offline:
         from fhnb.assets import offline as with_assets
         app = with_assets(app)
-    return app
+    return Guard(app, site)
+
+def _site(host:str, port:int):
+    from fhnb.guard import Site
+    from fhnb.settings import load_settings
+    return Site(host, port, load_settings().allowed_hosts)
 
 def served_app():
-    "The app `fhnb serve` runs in each worker process (uvicorn factory): from `FHNB_SERVE_APP`, `FHNB_SERVE_ROOT`, `FHNB_SERVE_OFFLINE`."
+    "The app `fhnb serve` runs in each worker process (uvicorn factory): from `FHNB_SERVE_APP`, `FHNB_SERVE_ROOT`, `FHNB_SERVE_OFFLINE`, `FHNB_SERVE_HOST`, `FHNB_SERVE_PORT`."
     env = os.environ
-    return prepare_app(load_app(env['FHNB_SERVE_APP'], env.get('FHNB_SERVE_ROOT')), env.get('FHNB_SERVE_OFFLINE') == '1')
+    return prepare_app(load_app(env['FHNB_SERVE_APP'], env.get('FHNB_SERVE_ROOT')), _site(env['FHNB_SERVE_HOST'], int(env['FHNB_SERVE_PORT'])),
+                       env.get('FHNB_SERVE_OFFLINE') == '1')
 
 # %% ../nbs/08_cli.ipynb #97dfa8ab
 def bind(host:str, port:int) -> socket.socket:
@@ -82,6 +106,7 @@ def serve_command(spec:str|None=None, host:str|None=None, port:int|None=None, wo
                   reload:bool=False, offline:bool|None=None) -> int:
     "Run `fhnb serve`: uvicorn serving `spec` (default: settings.ini `app`) until Ctrl-C."
     import uvicorn
+    from fhnb.guard import BoundedHttp
     from uvicorn.supervisors import ChangeReload, Multiprocess
     from fhnb.settings import load_settings
     st = load_settings()
@@ -89,20 +114,25 @@ def serve_command(spec:str|None=None, host:str|None=None, port:int|None=None, wo
     spec = spec or st.app
     if not spec: raise CliError('no app to serve: pass MODULE:APP, or set app = pkg.module:app in settings.ini [fhnb]')
     if workers < 1: raise CliError(f'--workers {workers}: expected 1 or more')
+    if port is not None and not 0 <= port <= 65535: raise CliError(f'--port {port}: expected 0 to 65535 (0: any free port)')
     if reload and workers > 1: raise CliError('--reload and --workers cannot be combined: reload runs one worker')
     host = host or st.host
     port = (st.port or 5001) if port is None else port
     offline = st.offline if offline is None else offline
     app = load_app(spec, root)
-    os.environ.update(FHNB_SERVE_APP=spec, FHNB_SERVE_ROOT=str(root), FHNB_SERVE_OFFLINE='1' if offline else '0')
     sock = bind(host, port)
     port = sock.getsockname()[1]
+    site = _site(host, port)
+    os.environ.update(FHNB_SERVE_APP=spec, FHNB_SERVE_ROOT=str(root), FHNB_SERVE_OFFLINE='1' if offline else '0',
+                      FHNB_SERVE_HOST=host, FHNB_SERVE_PORT=str(port))
     shown = f'[{host}]' if ':' in host else host
     print(f'fhnb serve: {spec} at http://{shown}:{port}/ ({"offline" if offline else "CDN assets"}'
-          f'{f", {workers} workers" if workers > 1 else ""}{", reload" if reload else ""}; Ctrl-C stops)', flush=True)
+          f'{f", {workers} workers" if workers > 1 else ""}{", reload" if reload else ""}; Ctrl-C stops)\n'
+          f'fhnb serve: answers to Host {site.accepts()} on port {port}; others get 403{"" if site.loopback else " (more names: settings allowed_hosts)"}', flush=True)
     many = reload or workers > 1
-    config = uvicorn.Config('fhnb.cli:served_app' if many else prepare_app(app, offline), factory=many, host=host, port=port,
-                            workers=workers, reload=reload, reload_dirs=[str(root)] if reload else None, timeout_graceful_shutdown=5)
+    config = uvicorn.Config('fhnb.cli:served_app' if many else prepare_app(app, site, offline), factory=many, host=host, port=port,
+                            workers=workers, reload=reload, reload_dirs=[str(root)] if reload else None, timeout_graceful_shutdown=5,
+                            http=BoundedHttp, proxy_headers=False)   # the guard's bounded connections; forwarded headers are not trusted
     try:
         if reload: ChangeReload(config, target=uvicorn.Server(config).run, sockets=[sock]).run()
         elif workers > 1: Multiprocess(config, sockets=[sock]).run()

@@ -2,10 +2,12 @@
 
 # %% ../nbs/02_server.ipynb #50dc2d19
 from __future__ import annotations
-import asyncio, atexit, html, inspect, ipaddress, logging, os, re, socket, sys, threading, time, traceback
+import asyncio, atexit, errno, html, inspect, logging, os, re, socket, sys, sysconfig, threading, time, traceback
 from collections import deque
 from pathlib import Path
-from urllib.parse import parse_qsl, urlsplit
+from contextlib import suppress
+from importlib.resources import files
+from urllib.parse import parse_qsl
 import uvicorn
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, Router
@@ -13,14 +15,26 @@ import fasthtml.core
 from fastcore.basics import patch
 from .settings import load_settings
 from .assets import STATIC_PATH, static_app, HtmlRewrite, page_rewrites
+from .guard import Site, BoundedHttp, verdict, refuse, without_cors
 from .tables import _original, _use_everywhere   # how fhnb puts its versions of fasthtml's functions in place
 
 # %% auto #0
-__all__ = ['FORM_CAP', 'BUSY_RETRIES', 'RequestLog', 'refusal', 'error_page', 'share_sqlite', 'open_socket', 'NbServer',
-           'current_server', 'serve_nb', 'in_kernel', 'show_root', 'serve']
+__all__ = ['FORM_CAP', 'LOG_CAPS', 'LOG_ITEMS', 'BUSY_RETRIES', 'RequestLog', 'error_page', 'share_sqlite', 'open_socket',
+           'NbServer', 'current_server', 'serve_nb', 'in_kernel', 'show_root', 'serve']
 
 # %% ../nbs/02_server.ipynb #699f891b
 FORM_CAP = 2048   # bytes of a request body kept in the log
+LOG_CAPS = dict(path=1024, query=1024, referer=512, error=1024, name=64, value=256)   # characters a log entry keeps of each
+LOG_ITEMS = 24   # form fields a log entry keeps; HX-* headers: half as many
+
+def _clip(s:str|None, field:str) -> str|None:
+    "`s`, cut to `LOG_CAPS[field]` characters."
+    n = LOG_CAPS[field]
+    return s if s is None or len(s) <= n else s[:n] + '…'
+
+def _clipped(d:dict, n:int=LOG_ITEMS) -> dict:
+    "The first `n` items of `d`, names and values clipped."
+    return {_clip(k, 'name'): _clip(v, 'value') for k, v in list(d.items())[:n]}
 
 def _multipart(body:bytes, ctype:str) -> dict:
     "The fields of a multipart form (a file by its name), from as much of the body as the log keeps."
@@ -37,8 +51,8 @@ def _form(body:bytes, ctype:str):
     "What the log keeps of a request body: the fields of a form, else a short text."
     if not body: return None
     if ctype.startswith('application/x-www-form-urlencoded'):
-        return dict(parse_qsl(body.decode('utf-8', 'replace'), keep_blank_values=True))
-    if ctype.startswith('multipart/form-data'): return _multipart(body, ctype)
+        return _clipped(dict(parse_qsl(body.decode('utf-8', 'replace'), keep_blank_values=True)))
+    if ctype.startswith('multipart/form-data'): return _clipped(_multipart(body, ctype))
     return body.decode('utf-8', 'replace')
 
 class RequestLog(deque):
@@ -58,44 +72,34 @@ class RequestLog(deque):
         more = f'<p>{len(self)} requests; the newest {n} shown</p>' if len(self) > n else ''
         return f'<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{more}'
 
-# %% ../nbs/02_server.ipynb #b8960d8b
-_loopback = ('127.0.0.1', 'localhost', '[::1]', '::1')
-_unsafe = {'POST', 'PUT', 'PATCH', 'DELETE', 'WEBSOCKET'}
-
-def _ip_literal(name:str) -> bool:
-    try: ipaddress.ip_address(name.strip('[]')); return True
-    except ValueError: return False
-
-def _split_host(h:str):
-    "`'name:port'` -> `('name', port)`; port `None` when absent or not a number."
-    m = re.fullmatch(r'(\[[^\]]*\]|[^:]*)(?::(\d+))?', h.strip().lower())
-    return (m[1], int(m[2]) if m[2] else None) if m else (h, None)
-
-def refusal(method:str,     # request method
-            headers:dict,   # request headers, lower-case names
-            host:str,       # the address the server is bound to
-            port:int        # the server's port
-           ) -> str|None:
-    "Why the guard refuses a request (DNS rebinding, foreign `Origin`), or `None` when it may pass."
-    h = headers.get('host', '')
-    name, p = _split_host(h)
-    if p is None and port in (80, 443): p = port
-    own = name.strip('[]') in {host.lower().strip('[]'), *_loopback} or (host in ('0.0.0.0', '::') and _ip_literal(name))   # rebinding needs a domain name
-    if not (p == port and own):
-        prefix = headers.get('x-forwarded-prefix', '')
-        via_proxy = p != port and re.search(rf'/proxy/(absolute/)?([^/]+:)?{port}/?$', prefix)
-        if not via_proxy: return f'Host {h!r} is not this server ({host}:{port})'
-    o = headers.get('origin')
-    if method.upper() in _unsafe and o is not None and urlsplit(o).netloc.lower() != h.lower():
-        return f'{method} from Origin {o!r} is not same-origin with {h!r}'
-
 # %% ../nbs/02_server.ipynb #067b1450
+_library = tuple({sysconfig.get_paths()[k] for k in ('stdlib', 'platstdlib', 'purelib', 'platlib')} | {str(files('fhnb'))})   # fhnb's own frames too
+
+def _users(f:traceback.FrameSummary) -> bool:
+    "Whether frame `f` is the user's code: not Python's, not an installed package's, not fhnb's."
+    return not (f.filename.startswith(_library) or f.filename.startswith('<frozen'))
+
+def _folded(exc:BaseException) -> str:
+    "`exc`'s traceback with each run of library frames folded into one line."
+    te, out, run = traceback.TracebackException.from_exception(exc), [], []
+    for f in te.stack:
+        if not _users(f): run.append(f); continue
+        if run: out.append(f'  ... {len(run)} library frames ...\n'); run = []
+        out.extend(traceback.StackSummary.from_list([f]).format())
+    if run: out.append(f'  ... {len(run)} library frames ...\n')
+    return 'Traceback (most recent call last):\n' + ''.join(out) + ''.join(te.format_exception_only())
+
+# %% ../nbs/02_server.ipynb #17aac2bf
 def error_page(exc:BaseException, method:str='GET', path:str='/') -> bytes:
-    "The 500 page for a handler that raised: the exception and its traceback, readable in a preview frame."
-    tb = ''.join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return (f'<!doctype html><html><head><meta charset="utf-8"><title>500 {html.escape(type(exc).__name__)}</title></head>'
-            f'<body style="font-family:sans-serif;margin:1rem"><h2 style="color:#b00020">500: {html.escape(type(exc).__name__)}: {html.escape(str(exc))}</h2>'
-            f'<p>{html.escape(method)} {html.escape(path)}</p><pre style="white-space:pre-wrap;font-size:12px">{html.escape(tb)}</pre></body></html>').encode()
+    "The 500 page for a handler that raised: the exception and the user's line first, then its traceback, readable in a preview frame."
+    e, frames = html.escape, traceback.extract_tb(exc.__traceback__)
+    mine = next((f for f in reversed(frames) if _users(f)), frames[-1] if frames else None)
+    where = f'<p>{e(mine.filename)}:{mine.lineno}, in {e(mine.name)}: <code>{e(mine.line or "")}</code></p>' if mine else ''
+    full = ''.join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return (f'<!doctype html><html><head><meta charset="utf-8"><title>500 {e(type(exc).__name__)}</title></head>'
+            f'<body style="font-family:sans-serif;margin:1rem"><h2 style="color:#b00020">500: {e(type(exc).__name__)}: {e(str(exc))}</h2>{where}'
+            f'<p>{e(method)} {e(path)}</p><pre style="white-space:pre-wrap;font-size:12px">{e(_folded(exc))}</pre>'
+            f'<details><summary>full traceback</summary><pre style="white-space:pre-wrap;font-size:12px">{e(full)}</pre></details></body></html>').encode()
 
 # %% ../nbs/02_server.ipynb #6fee69c5
 _tls = threading.local()
@@ -167,7 +171,7 @@ def open_socket(host:str, port:int) -> socket.socket:
     s.set_inheritable(True)
     return s
 
-def _hx_headers(hdrs:dict) -> dict: return {k: v for k, v in hdrs.items() if k.startswith('hx-')}
+def _hx_headers(hdrs:dict) -> dict: return _clipped({k: v for k, v in hdrs.items() if k.startswith('hx-')}, LOG_ITEMS // 2)
 
 class NbServer:
     "The kernel's uvicorn server: one daemon thread with its own event loop, serving the current `app` on loopback."
@@ -177,13 +181,16 @@ class NbServer:
     def __init__(self, app=None,           # the ASGI app to serve (usually a `FastHTML` app)
                  host:str='127.0.0.1',     # address to bind: loopback by default
                  port:int=0,               # 0 = any free port
-                 offline:bool=True):       # rewrite CDN asset URLs in pages to fhnb's vendored copies
-        self.host, self.port, self.offline = host, port, offline
+                 offline:bool=True,        # rewrite CDN asset URLs in pages to fhnb's vendored copies
+                 allowed_hosts=()):        # host names answered beyond loopback (settings `allowed_hosts`)
+        self.host, self.port, self.offline, self.allowed_hosts = host, port, offline, tuple(allowed_hosts)
         self.log, self.listeners, self.head_snippets, self._failed = RequestLog(), [], [], []
         self.internal = Router([Route('/_fhnb/health', self._health)])
         self.internal.routes.append(Mount(STATIC_PATH, app=static_app))
-        self.server = self.thread = self._sock = self._idle_interval = None
+        self.server = self.thread = self._sock = self._idle_interval = self._loop = None
+        self.site = Site(host, port, self.allowed_hosts)   # who the guard protects; `start` sets its port
         self._answering = 0   # requests in flight
+        self._in_flight, self.closing = set(), False   # `_Request`s being answered; the kernel is going away
         self.app = app
 
     @property
@@ -248,46 +255,60 @@ async def __call__(self:NbServer, scope, receive, send):
         self._answering -= 1
         if not self._answering: sys.setswitchinterval(self._idle_interval)
 
+class _Request:
+    "A request being answered: whether its response started, and whether the server cut the app off (the kernel is going)."
+    __slots__ = ('send', 'started', 'cut')
+    def __init__(self, send): self.send, self.started, self.cut = send, False, False
+
+_closing_text = 'fhnb: the kernel is shutting down; run the notebook again to serve the app'
+
 @patch
 async def _dispatch(self:NbServer, scope, receive, send):
     "guard -> log -> `/_fhnb/*` | the current app."
     if scope['type'] == 'lifespan': return   # apps are swapped at will: no lifespan
-    hdrs = {k.decode('latin-1').lower(): v.decode('latin-1') for k, v in scope.get('headers', [])}
-    method = scope.get('method', 'WEBSOCKET')   # a websocket's Origin is checked as a POST's
-    why = refusal(method, hdrs, self.host, self.port)
+    status, why, foreign = verdict(scope, self.site)   # first: it also drops the proxy headers a direct client may not send
+    if foreign: send = without_cors(send)
+    hdrs = {k.decode('latin-1'): v.decode('latin-1') for k, v in scope['headers']}
+    method = scope.get('method', 'WEBSOCKET')
     target = self.internal if scope['path'].startswith('/_fhnb/') else self._target
     if scope['type'] != 'http':
-        if why or target is None: return await send({'type': 'websocket.close', 'code': 1008})
+        if status or target is None or self.closing: return await refuse(scope, send, 403, why)
         return await target(scope, receive, send)
-    entry = dict(time=time.time(), method=method, path=scope['path'], query=scope.get('query_string', b'').decode('latin-1'),
-                 form=None, status=None, ms=None, hx=_hx_headers(hdrs), error=None, referer=hdrs.get('referer'))
-    body, held, started = bytearray(), [], [False]
+    entry = dict(time=time.time(), method=method, path=_clip(scope['path'], 'path'), query=_clip(scope.get('query_string', b'').decode('latin-1'), 'query'),
+                 form=None, status=None, ms=None, hx=_hx_headers(hdrs), error=None, referer=_clip(hdrs.get('referer'), 'referer'))
+    body, held, req = bytearray(), [], _Request(send)
     async def rcv():
         msg = await receive()
         if msg['type'] == 'http.request' and len(body) < FORM_CAP: body.extend(msg.get('body', b'')[:FORM_CAP - len(body)])
         return msg
     async def snd(msg):
+        if req.cut: return   # the server answered 503 for it: the kernel is going
         if msg['type'] == 'http.response.start':
             entry['status'] = msg['status']
             if msg['status'] >= 500: held.append(msg); return   # maybe ServerErrorMiddleware's bare 500
         elif held: held.append(msg); return
-        started[0] = True
+        req.started = True
         await send(msg)
     t0 = time.perf_counter()
+    self._in_flight.add(req)
     try:
-        if why: entry['status'], entry['error'] = 403, why; await _send_plain(send, 403, f'403 Forbidden: {why}')
+        if status: entry['status'], entry['error'] = status, _clip(why, 'error'); await refuse(scope, send, status, why)
+        elif self.closing: entry['status'] = 503; await _send_plain(send, 503, _closing_text)
         elif target is None: entry['status'] = 503; await _send_plain(send, 503, 'fhnb: no app is being served; call serve_nb(app)')
         else:
             await target(scope, rcv, snd)
-            for m in held: await send(m)   # a 500 the app answered on purpose
+            if not req.cut:
+                for m in held: await send(m)   # a 500 the app answered on purpose
     except Exception as e:
-        entry['status'], entry['error'] = 500, f'{type(e).__name__}: {e}'
-        if not started[0]:
+        entry['status'], entry['error'] = (503, _closing_text) if self.closing else (500, _clip(f'{type(e).__name__}: {e}', 'error'))
+        if self.closing and not (req.started or req.cut): await _send_plain(send, 503, _closing_text)
+        elif not (req.started or req.cut):
             page = error_page(e, method, scope['path'])
             await send({'type': 'http.response.start', 'status': 500,
                         'headers': [(b'content-type', b'text/html; charset=utf-8'), (b'content-length', str(len(page)).encode())]})
             await send({'type': 'http.response.body', 'body': page})
     finally:
+        self._in_flight.discard(req)
         entry['ms'] = (time.perf_counter() - t0) * 1000
         entry['form'] = _form(bytes(body), hdrs.get('content-type', ''))
         self.log.append(entry)
@@ -299,6 +320,23 @@ async def _dispatch(self:NbServer, scope, receive, send):
                     print(f'fhnb: the server log listener {f!r} raised (shown once; requests are still answered):', file=sys.stderr)
                     traceback.print_exc()
 
+@patch
+async def _answer_in_flight(self:NbServer):
+    "Answer 503 to each request in flight whose response has not started, and cut its app off."
+    for r in list(self._in_flight):
+        if not (r.started or r.cut):
+            r.cut = True
+            await _send_plain(r.send, 503, _closing_text)
+
+@patch
+def close(self:NbServer, timeout:float=1):
+    "The kernel is going: answer 503 from now on and to the requests in flight (waiting up to `timeout` s), then stop."
+    self.closing = True
+    if self._loop is not None and self._in_flight and self.running:
+        with suppress(Exception):   # at exit: a server thread that cannot answer any more must not add a traceback
+            asyncio.run_coroutine_threadsafe(self._answer_in_flight(), self._loop).result(timeout)
+    if self.server is not None: self.server.should_exit = True
+
 # %% ../nbs/02_server.ipynb #1ec77c28
 @patch
 def start(self:NbServer, port:int|None=None,  # port to bind (default: `self.port`; 0 = any free port)
@@ -308,15 +346,19 @@ def start(self:NbServer, port:int|None=None,  # port to bind (default: `self.por
     port = self.port if port is None else port
     try: sock = open_socket(self.host, port)
     except OSError as e:
+        if e.errno != errno.EADDRINUSE: raise OSError(e.errno, f'cannot serve on host {self.host!r}: {e.strerror or e}; use an address of this machine, e.g. 127.0.0.1') from None
         if not (fallback and port): raise OSError(e.errno, f'port {port} on {self.host} is taken; pass port=0 for any free port') from None
         sock = open_socket(self.host, 0)
         print(f'fhnb: port {port} is taken; serving on port {sock.getsockname()[1]} instead')
     self._sock, self.port = sock, sock.getsockname()[1]
+    self.site = Site(self.host, self.port, self.allowed_hosts)
+    self.closing = False
     share_sqlite()
     if self.switch_interval and sys.getswitchinterval() > self.switch_interval: sys.setswitchinterval(self.switch_interval)
     self._idle_interval = sys.getswitchinterval()
     config = uvicorn.Config(self, host=self.host, port=self.port, lifespan='off', log_config=None, log_level='warning',
-                            access_log=False, timeout_graceful_shutdown=1)
+                            access_log=False, timeout_graceful_shutdown=1,
+                            http=BoundedHttp, proxy_headers=False)   # the guard's bounded connections; forwarded headers are not trusted
     self.server = uvicorn.Server(config)
     self.thread = threading.Thread(target=self._run, args=(self.server, sock), name=f'fhnb-server:{self.port}', daemon=True)
     self.thread.start()
@@ -338,7 +380,9 @@ def _loop_factory():
 def _run(self:NbServer, server, sock):
     "The server thread: a fresh event loop (uvloop's, as standalone uvicorn uses, where installed) running uvicorn until `should_exit`."
     try:
-        with asyncio.Runner(loop_factory=_loop_factory()) as runner: runner.run(server.serve(sockets=[sock]))
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            self._loop = runner.get_loop()
+            runner.run(server.serve(sockets=[sock]))
     finally: sock.close()
 
 @patch
@@ -380,7 +424,7 @@ def _serve(app, port, host, fallback):
         s.app = app
         return s if s.running else s.start(fallback=True)   # stopped by hand: back on its port if still free
     st = load_settings()
-    new = NbServer(app, host or st.host, st.port if port is None else port, offline=st.offline)
+    new = NbServer(app, host or st.host, st.port if port is None else port, offline=st.offline, allowed_hosts=st.allowed_hosts)
     if s is not None:   # moving to another address: keep what other modules registered
         new.log, new.listeners, new.head_snippets, new.internal = s.log, s.listeners, s.head_snippets, s.internal
     same_port = s is not None and s.running and new.port == s.port
@@ -395,7 +439,7 @@ def _serve(app, port, host, fallback):
 
 @atexit.register
 def _exit():
-    if _server is not None and _server.server is not None: _server.server.should_exit = True
+    if _server is not None: _server.close()
 
 # %% ../nbs/02_server.ipynb #2438fb48
 def _meths(r): return set(getattr(r, 'methods', None) or ()) - {'HEAD'}

@@ -67,7 +67,7 @@ class Settings:
     offline:bool = True           # pages use htmx, its extensions and Pico from `fhnb/static`
     preview_height:str|int = 'auto' # `auto`, or pixels
     proxy:str = 'auto'            # auto | direct | jupyter-server-proxy
-    allowed_hosts:tuple = ()      # host names `fhnb serve` accepts when bound beyond loopback
+    allowed_hosts:tuple = ()      # host names `fhnb serve` and the kernel's server accept when bound beyond loopback
     probe_timeout:float = 120     # seconds `fhnb export` waits for the exported app to import
     database:str = ''             # '': the app's own SQLite file; or a `postgresql://` URL (through fastsql)
     path:Path|None = None         # the `settings.ini` these came from, if any
