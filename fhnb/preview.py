@@ -2,10 +2,10 @@
 
 # %% ../nbs/03_preview.ipynb #f2f254e2
 from __future__ import annotations
-import functools, re, sqlite3, threading, time, urllib.request, uuid, weakref
+import functools, html, re, sqlite3, threading, time, urllib.request, uuid, weakref
 from collections import OrderedDict, deque
 from importlib.resources import files
-import anywidget, apsw, traitlets
+import anywidget, apsw, nh3, traitlets
 from fastcore.xml import FT, to_xml
 from fasthtml.core import def_hdrs, flat_xt
 from fasthtml.components import Html, Head, Body, Title
@@ -16,8 +16,8 @@ from .assets import STATIC_PATH, localize
 from .server import NbServer, serve_nb, current_server, in_kernel
 
 # %% auto #0
-__all__ = ['COMPONENT_PATH', 'components', 'Preview', 'frame_script', 'component_page', 'Components', 'live_previews', 'preview',
-           'app_state', 'refresh', 'enable_previews']
+__all__ = ['COMPONENT_PATH', 'components', 'SNAPSHOT_NOTE', 'Preview', 'frame_script', 'component_page', 'Components',
+           'live_previews', 'inert', 'preview', 'app_state', 'refresh', 'enable_previews']
 
 # %% ../nbs/03_preview.ipynb #dea5c1e1
 _static = files('fhnb')/'static'
@@ -38,7 +38,8 @@ class Preview(anywidget.AnyWidget):
     inspector = traitlets.Bool(False).tag(sync=True)             # the request pane is open
     requests = traitlets.List().tag(sync=True)                   # this preview's requests, oldest first (synced while open)
     count = traitlets.Int(0).tag(sync=True)                      # how many requests it made
-    snapshot = traitlets.Unicode('')                             # static `text/html`, for where widgets don't run
+    snapshot = traitlets.Unicode('').tag(sync=True)              # static, inert `text/html`: for where widgets don't run, and a saved notebook
+    failure = traitlets.Dict().tag(sync=True)                    # the last page load that failed: `error`, `where`, `traceback`, `path` (empty: none)
 
     def __init__(self, **kw):
         super().__init__(**kw)
@@ -137,6 +138,11 @@ def _mine(p:Preview, e:dict) -> bool:
 
 _fields = 'time method path query status ms form error response traceback'.split()
 
+def _failure(e:dict) -> dict:
+    "What the error bar shows for page load `e` of the log: `{}` when it did not fail."
+    if (e.get('status') or 0) < 500: return {}
+    return dict(error=e.get('error') or f"HTTP {e['status']}", where=e.get('where') or '', traceback=e.get('traceback') or '', path=e.get('path', ''))
+
 def _record(e:dict):
     "Give log entry `e` to the previews it belongs to (runs on the server thread)."
     for p in live_previews():
@@ -144,6 +150,7 @@ def _record(e:dict):
         p._log.append({k: e.get(k) for k in _fields})
         p.count += 1
         if p.inspector: p.requests = list(p._log)
+        if not (e.get('hx') or {}).get('hx-request'): p.failure = _failure(e)
 
 # %% ../nbs/03_preview.ipynb #3afd9b8c
 def _ip():
@@ -164,6 +171,7 @@ def _attach(srv:NbServer):
 
 def _server(app=None) -> NbServer:
     "The kernel's server, serving `app` if given; else the running server; else one for the notebook's `app`."
+    __tracebackhide__ = True
     srv = current_server()
     if app is not None or srv is None or not srv.running:
         app = app if app is not None else _user_ns().get('app')
@@ -172,23 +180,42 @@ def _server(app=None) -> NbServer:
     _attach(srv)
     return srv
 
-def _body(page:str) -> str:
-    m = re.search(r'<body[^>]*>(.*)</body>', page, re.S | re.I)
-    return re.sub(r'<script\b.*?</script>', '', m[1] if m else page, flags=re.S | re.I).strip()
-
-def _snapshot(srv:NbServer, path:str) -> str:
-    "The page at `path`, as static HTML: its body without scripts."
-    req = urllib.request.Request(srv.url + path, headers={'HX-Fhnb-Preview': 'snapshot'})  # not any preview's own request
-    try:
-        with urllib.request.urlopen(req, timeout=5) as r: return f'<div class="fhnb-snapshot">{_body(r.read().decode(errors="replace"))}</div>'
-    except OSError as e: return f'<p>fhnb preview of <code>{path}</code> (no snapshot: {e})</p>'
-
 def _is_ft(x) -> bool: return isinstance(x, FT) or hasattr(x, '__ft__') or (isinstance(x, (tuple, list)) and bool(x) and all(map(_is_ft, x)))
 
 def _height(h):
+    __tracebackhide__ = True   # IPython shows the user's line, not this one
     if h == 'auto' or (isinstance(h, int) and not isinstance(h, bool) and h > 0): return h
     if isinstance(h, str) and h.isdigit() and int(h) > 0: return int(h)
     raise ValueError(f"preview: height={h!r}; pass 'auto' or a height in pixels such as 400")
+
+# %% ../nbs/03_preview.ipynb #39b19a21
+_tags = nh3.ALLOWED_TAGS | {'button', 'form', 'input', 'label', 'select', 'option', 'textarea', 'fieldset', 'legend', 'main', 'section'}
+_attrs = {**nh3.ALLOWED_ATTRIBUTES, '*': {'id', 'class', 'name', 'type', 'value', 'placeholder', 'checked', 'disabled', 'selected', 'for', 'title', 'open'}}
+_dropped = {'script', 'style', 'head', 'title', 'template', 'noscript', 'svg', 'math', 'iframe', 'object'}   # gone with their content
+SNAPSHOT_NOTE = 'snapshot: run the cell for a live preview'
+
+def inert(markup:str) -> str:
+    "`markup` with no scripts, event handlers, styles or `hx-*`: only allow-listed tags and attributes survive (nh3, an HTML parser)."
+    return nh3.clean(markup, tags=_tags, attributes=_attrs, clean_content_tags=_dropped)
+
+def _snapshot_html(body:str) -> str: return f'<div class="fhnb-snapshot"><p><small>{SNAPSHOT_NOTE}</small></p>{body}</div>'
+
+def _snapshot(srv:NbServer, path:str) -> str:
+    "The page at `path`, as inert static HTML."
+    req = urllib.request.Request(srv.url + path, headers={'HX-Fhnb-Preview': 'snapshot'})  # not any preview's own request
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r: return _snapshot_html(inert(r.read().decode(errors='replace')))
+    except OSError as e: return _snapshot_html(f'<p>fhnb preview of <code>{html.escape(path)}</code> (no snapshot: {html.escape(str(e))})</p>')
+
+# %% ../nbs/03_preview.ipynb #fa2253a6
+_url_chars = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?#]|%[0-9A-Fa-f]{2}")
+
+def _check_path(target:str):
+    "Raise a one-line `ValueError` unless `target` is a URL path (with an optional query) a browser would send as is."
+    __tracebackhide__ = True
+    if not target.startswith('/'): raise ValueError(f"preview: target {target!r} is not a path; pass one starting with '/', such as '/todos', or a component")
+    bad = _url_chars.sub('', target)
+    if bad: raise ValueError(f"preview: target {target!r} has {bad[0]!r}, not allowed in a URL; use letters, digits and -._~!$&'()*+,;=:@/?#, or %-escapes (urllib.parse.quote({target!r}))")
 
 # %% ../nbs/03_preview.ipynb #9773f72b
 def preview(target:str|FT='/',    # a path such as `'/todos?x=1'`, or a component (FT) to serve from a temporary route
@@ -196,15 +223,16 @@ def preview(target:str|FT='/',    # a path such as `'/todos?x=1'`, or a componen
             app=None                # the app to serve (default: the server's, else the notebook's `app`)
            ) -> Preview:
     "A live inline preview of a page of the kernel's server, or of a component in the app's own page."
+    __tracebackhide__ = True   # a bad argument shows the user's line, not fhnb's
     s = load_settings()
     height = _height(s.preview_height if height is None else height)
     if isinstance(target, str):
-        if not target.startswith('/'): raise ValueError(f"preview: target {target!r} is not a path; pass one starting with '/', such as '/todos', or a component")
+        _check_path(target)
         srv = _server(app)
         path, snap = target, _snapshot(srv, target)
     elif _is_ft(target):
         srv = _server(app)
-        path, snap = COMPONENT_PATH.format(key=components.add(target)), f'<div class="fhnb-snapshot">{to_xml(target)}</div>'
+        path, snap = COMPONENT_PATH.format(key=components.add(target)), _snapshot_html(inert(to_xml(target)))
     else: raise TypeError(f'preview: target is a {type(target).__name__}; pass a path such as "/" or a component (FT)')
     return _track(Preview(url=srv.url, port=srv.port, path=path, height=height, proxy=s.proxy, snapshot=snap))
 
@@ -226,10 +254,11 @@ def _connections(ns:dict) -> list:
         if isinstance(c, (apsw.Connection, sqlite3.Connection)): found[id(c)] = c
     return list(found.values())
 
-def _changes(c):
+def _changes(c) -> tuple:
+    "Writes through connection `c` (`total_changes`), and commits by any other connection to its file (`PRAGMA data_version`)."
     tc = c.total_changes
     for _ in range(100):
-        try: return tc() if callable(tc) else tc
+        try: return (tc() if callable(tc) else tc), c.execute('pragma data_version').fetchone()[0]
         except apsw.ThreadingViolationError: time.sleep(0.001)
 
 def app_state(ns:dict|None=None) -> tuple:
@@ -241,10 +270,17 @@ def app_state(ns:dict|None=None) -> tuple:
     return srv.app, routes, tuple(_changes(c) for c in _connections(_user_ns() if ns is None else ns))
 
 # %% ../nbs/03_preview.ipynb #bd7f225c
+def _retake_snapshots(previews:list):
+    "Fetch the pages of path `previews` again for their `snapshot`: what a notebook saved now shows when reopened."
+    srv = current_server()
+    for p in previews:
+        if srv is not None and srv.running and not p.path.startswith(COMPONENT_PATH.split('{')[0]): p.snapshot = _snapshot(srv, p.at or p.path)
+
 def refresh(skip_cell:int|None=None):
-    "Reload every live preview in place (except those made by cell number `skip_cell`)."
-    for p in live_previews():
-        if getattr(p, '_cell', None) != skip_cell: p.bump += 1
+    "Reload every live preview in place (except those made by cell number `skip_cell`); their snapshots follow on a thread."
+    previews = [p for p in live_previews() if getattr(p, '_cell', None) != skip_cell]
+    for p in previews: p.bump += 1
+    if previews: threading.Thread(target=_retake_snapshots, args=(previews,), name='fhnb-snapshots', daemon=True).start()   # the cell does not wait for the pages
 
 # %% ../nbs/03_preview.ipynb #b66d5b70
 _before = {}
@@ -259,7 +295,8 @@ def _pre_run_cell(info=None):
     _before.update(state=app_state(ns), app=ns.get('app'), served=srv is not None and srv.app is ns.get('app'))
 
 def _post_run_cell(result=None):
-    ns = _user_ns()
+    ns, srv = _user_ns(), current_server()
+    if srv is not None and _record not in srv.listeners: _attach(srv)   # a serve cell after a restart: old previews reconnect to it
     new = ns.get('app')
     if _before.get('served') and new is not _before.get('app') and callable(new): serve_nb(new)
     if 'state' in _before and app_state(ns) != _before['state']: refresh(skip_cell=_cells[0])

@@ -1,5 +1,6 @@
 """Inline previews: the display and refresh hooks in a real kernel; the widget in a real JupyterLab in Chromium."""
 import json, re, urllib.request
+from html.parser import HTMLParser
 import nbformat
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -35,7 +36,7 @@ def test_ft_value_displays_as_live_preview(kernel):
     r = kernel.ok(CARD)
     data = r.outputs[-1]
     assert WIDGET in data, data.keys()
-    assert '<button hx-get="/ping" hx-swap="outerHTML">Ping</button>' in data['text/html']
+    assert '<button>Ping</button>' in data['text/html'] and 'hx-get' not in data['text/html']   # the snapshot is inert
     assert data['text/plain'].startswith("Preview('/_fhnb/c/")
 
 def test_ft_value_without_an_app_shows_as_fasthtml_shows_it(kernel):
@@ -56,12 +57,69 @@ def test_cells_that_change_routes_or_data_bump_previews(kernel):
     assert bump() == 1
     kernel.ok("todos.insert(title='from a cell', done=False)")
     assert bump() == 2
-    # a form posted to the server writes through the server thread's own connection: the page already shows it
+    # a form a cell posts to the server writes through the server thread's own connection: previews reload too
     kernel.ok("import urllib.request, urllib.parse\n"
               "urllib.request.urlopen(urllib.request.Request(current_server().url + '/add', data=b'title=x', headers={'HX-Request': 'true'})).read()")
-    assert bump() == 2
+    assert bump() == 3
     kernel.ok("y = 1")
-    assert bump() == 2
+    assert bump() == 3
+
+def test_hxclient_write_from_a_cell_refreshes_previews(kernel):
+    "`HxClient(app).post` runs the handler on another thread, with its own SQLite connection (issue 13.8)."
+    kernel.ok(f'{APP}\n{ROUTES}\n{SERVE}\np = preview("/")')
+    kernel.ok("HxClient(app).post('/add', title='via HxClient')")
+    assert kernel.ok('print(p.bump, [t.title for t in todos()])').stdout.strip() == "1 ['via HxClient']"
+
+def test_refreshed_previews_retake_their_snapshot(kernel):
+    "What a notebook saved later shows for a preview: the page as it last was, not as the preview cell first saw it."
+    kernel.ok(f'{APP}\n{ROUTES}\n{SERVE}\np = preview("/")\ncard = preview(Div("card"))')
+    kernel.ok("todos.insert(title='Later row', done=False)")
+    kernel.ok("import time\nfor _ in range(200):\n    if 'Later row' in p.snapshot: break\n    time.sleep(0.05)")
+    r = kernel.ok("print('Later row' in p.snapshot, p.bump, card.bump, '<div>card</div>' in card.snapshot)")
+    assert r.stdout.split() == ['True', '1', '1', 'True']
+
+HOSTILE = ('<h1 onclick="steal()">Hi</h1><scr<script>ipt>alert(1)</scr</script>ipt><img src=x onerror=alert(2)>'
+           '<a href="javascript:alert(3)">j</a><svg onload=alert(4)></svg><iframe srcdoc="<script>alert(5)</script>"></iframe>'
+           '<button hx-on:click="alert(6)" style="background:url(http://x)">b</button>')
+
+def assert_inert(markup:str):
+    "As a browser parses `markup`: no script-bearing element, no event handler, style, `hx-*` or `javascript:` URL."
+    found = []
+    class Tags(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag in ('script', 'iframe', 'svg', 'object', 'embed', 'style', 'link', 'meta', 'base'): found.append(tag)
+            found.extend(f'{tag} {k}={v}' for k, v in attrs if k.startswith(('on', 'hx-', 'style', 'srcdoc')) or 'javascript:' in (v or '').lower())
+    Tags().feed(markup)
+    assert not found, (found, markup)
+
+def test_snapshots_are_inert_whatever_the_app_answers(kernel):
+    kernel.ok(f"{APP}\n@rt('/evil')\ndef get(): return NotStr({HOSTILE!r})\n{SERVE}")
+    page = kernel.ok("preview('/evil')").outputs[-1]['text/html']
+    assert '<h1>Hi</h1>' in page and '<button>b</button>' in page and 'snapshot' in page
+    assert_inert(page)
+    comp = kernel.ok(f"Div(NotStr({HOSTILE!r}))").outputs[-1]['text/html']
+    assert '<h1>Hi</h1>' in comp
+    assert_inert(comp)
+
+def test_snapshot_error_text_is_escaped(kernel):
+    kernel.ok(f"{APP}\n@rt('/boom')\ndef get(a:str=''): raise ValueError('<img src=x onerror=alert(1)>')\n{SERVE}")
+    snap = kernel.ok("preview('/boom?a=<1>&b=2'.replace('<', '%3C').replace('>', '%3E'))").outputs[-1]['text/html']
+    assert 'no snapshot: HTTP Error 500' in snap and '/boom?a=%3C1%3E&amp;b=2' in snap, snap
+    assert_inert(snap)
+
+@pytest.mark.parametrize('target,bad', [('/x y', "' '"), ('/a"b', "'\"'"), ('/50%', "'%'"), ('/<b>', "'<'")])
+def test_invalid_path_is_one_line_naming_it(kernel, target, bad):
+    kernel.ok(f'{APP}\n{ROUTES}\n{SERVE}')
+    r = kernel.run(f"preview({target!r})")
+    assert r.error.startswith(f"ValueError: preview: target {target!r} has {bad}, not allowed in a URL;"), r.error
+    assert '\n' not in r.error
+
+def test_fhnb_errors_point_at_the_users_line(kernel):
+    "IPython hides fhnb's frames between the cell's call and the raising line (`__tracebackhide__`)."
+    kernel.ok(f'{APP}\n{ROUTES}\n{SERVE}')
+    tb = re.sub(r'\x1b\[[0-9;]*m', '', kernel.run("x = 1\npreview('/x y', height=300)").traceback)
+    assert "preview('/x y', height=300)" in tb
+    assert 'skipping hidden 1 frame' in tb and tb.count('fhnb/preview.py') == 1, tb   # IPython always shows the raising line itself
 
 def test_a_cell_that_defines_a_route_and_previews_loads_once(kernel):
     kernel.ok(f'{APP}\n{ROUTES}\n{SERVE}')
@@ -321,3 +379,175 @@ def test_remote_jupyterlab_never_tries_the_port(tmp_path, chromium):
             assert not [u for u in urls if f':{port}/' in u and not u.startswith(f'http://lab.test:{lab.port}/proxy/{port}/')]
         finally: browser.close()
     finally: lab.stop()
+
+# ---------- what the preview tells the user (issue 13 items 4-6) ----------
+
+def error_bar(page, n:int):
+    return page.locator('.fhnb-preview').nth(n).locator('.fhnb-error')
+
+@pytest.mark.browser
+def test_failing_request_shows_in_the_error_bar(lab, page):
+    open_notebook(page, lab, todo_project(lab.root))
+    run_all_cells(page)
+    frame(page, 0).wait_for_selector('h1:has-text("Todos")')
+    run_cell(page, "@rt('/boom')\ndef post(n:int=1): return n/0\n\n"
+                   "Div(Style('.fhnb-error, body > * { display: none !important }'), Button('Boom', hx_post='/boom', id='boom'))")
+    bar = error_bar(page, 2)
+    assert bar.is_hidden()
+    click = lambda: frame(page, 2).eval_on_selector('#boom', 'b => b.click()')   # the app's CSS hides its own page: the bar is outside it
+    click()
+    bar.wait_for(state='visible', timeout=10_000)
+    assert bar.locator('.fhnb-error-text').inner_text() == 'ZeroDivisionError: division by zero'
+    assert re.search(r':2 in post: def post\(n:int=1\): return n/0$', bar.locator('.fhnb-error-where').inner_text())
+    assert bar.locator('.fhnb-error-tb').is_hidden()
+    bar.locator('button[title="Full traceback"]').click()
+    assert 'Traceback (most recent call last)' in bar.locator('.fhnb-error-tb').inner_text()
+    bar.locator('button[title="Dismiss"]').click()
+    assert bar.is_hidden()
+    click()
+    bar.wait_for(state='visible', timeout=10_000)
+    # fixed in a cell: the refresh reloads the preview, and the bar goes
+    run_cell(page, "@rt('/boom')\ndef post(): return P('fine', id='fine')")
+    bar.wait_for(state='hidden', timeout=10_000)
+    click()
+    frame(page, 2).wait_for_selector('#fine', state='attached')
+    assert bar.is_hidden()
+
+    # a page load that fails (no HTMX): the 500 page shows the traceback, and so does the bar
+    run_cell(page, "@rt('/bad')\ndef get(): raise ValueError('no such page')\n\npreview('/bad')")
+    bar = error_bar(page, 3)
+    bar.wait_for(state='visible', timeout=10_000)
+    assert bar.locator('.fhnb-error-text').inner_text() == 'ValueError: no such page'
+    screenshot(page, 'preview-error-bar')
+
+@pytest.mark.browser
+def test_preview_says_the_kernel_restarted_and_comes_back(lab, page):
+    port = free_port()
+    open_notebook(page, lab, todo_project(lab.root, port))
+    run_all_cells(page)
+    todo = frame(page, 0)
+    todo.wait_for_selector('h1:has-text("Todos")')
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart()")
+    pv = page.locator('.fhnb-preview').first
+    page.wait_for_selector('.fhnb-preview[data-server="down"] >> nth=0', timeout=30_000)
+    down = pv.locator('.fhnb-down')
+    assert down.is_visible() and 'kernel restarted' in down.inner_text()
+    screenshot(page, 'preview-kernel-restarted')
+    run_cell(page, f'{APP}\n{ROUTES}\n{SERVE}')   # the notebook's cells again (in a new cell: after a restart the execution counts start over)
+    page.wait_for_selector('.fhnb-preview[data-server="up"] >> nth=0', timeout=30_000)
+    assert down.is_hidden()
+    todo = frame(page, 0)
+    todo.wait_for_selector('h1:has-text("Todos")')
+    todo.fill('input[name=title]', 'After the restart')
+    todo.click('button:has-text("Add")')
+    todo.wait_for_selector('#list li:has-text("After the restart")')
+
+@pytest.mark.browser
+def test_preview_says_the_kernel_died_and_comes_back(lab, page):
+    port = free_port()
+    open_notebook(page, lab, todo_project(lab.root, port))
+    run_all_cells(page)
+    frame(page, 0).wait_for_selector('h1:has-text("Todos")')
+    page.evaluate("""() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel
+                     .requestExecute({code: 'import os, signal; os.kill(os.getpid(), signal.SIGKILL)'})""")
+    page.wait_for_selector('.fhnb-preview[data-server="down"] >> nth=0', timeout=30_000)
+    assert 'kernel died' in page.locator('.fhnb-preview .fhnb-down').first.inner_text()
+    page.wait_for_function("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'", timeout=60_000)
+    run_cell(page, f'{APP}\n{ROUTES}\n{SERVE}')
+    page.wait_for_selector('.fhnb-preview[data-server="up"] >> nth=0', timeout=30_000)
+    frame(page, 0).wait_for_selector('h1:has-text("Todos")')
+
+@pytest.mark.browser
+def test_preview_says_the_server_stopped(lab, page):
+    open_notebook(page, lab, todo_project(lab.root))
+    run_all_cells(page)
+    todo = frame(page, 0)
+    todo.wait_for_selector('h1:has-text("Todos")')
+    run_cell(page, "current_server().stop()")
+    todo.fill('input[name=title]', 'Nobody answers')
+    todo.click('button:has-text("Add")')
+    pv = page.locator('.fhnb-preview').first
+    page.wait_for_selector('.fhnb-preview[data-server="down"] >> nth=0', timeout=15_000)
+    assert 'server is not answering' in pv.locator('.fhnb-down').inner_text()
+    run_cell(page, "serve_nb(app)")
+    page.wait_for_selector('.fhnb-preview[data-server="up"] >> nth=0', timeout=30_000)
+    frame(page, 0).wait_for_selector('h1:has-text("Todos")')
+
+@pytest.mark.browser
+def test_reopened_notebook_shows_the_snapshot(lab, page):
+    name = todo_project(lab.root)
+    open_notebook(page, lab, name)
+    run_all_cells(page)
+    frame(page, 0).wait_for_selector('h1:has-text("Todos")')
+    run_cell(page, "todos.insert(title='Saved row', done=False)")
+    frame(page, 0).wait_for_selector('#list li:has-text("Saved row")')
+    run_cell(page, PREVIEW, index=3)   # its snapshot now has the row
+    frame(page, 0).wait_for_selector('#list li:has-text("Saved row")')
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
+    saved = nbformat.read(lab.root/name, 4)
+    state = saved.metadata['widgets']['application/vnd.jupyter.widget-state+json']['state']
+    assert sum(bool(m['state'].get('fhnb_saved')) for m in state.values()) == 2   # the page preview and the card
+
+    page.reload()
+    open_notebook(page, lab, name)
+    snaps = page.locator('.fhnb-preview.fhnb-saved')
+    snaps.nth(1).wait_for(timeout=30_000)
+    assert snaps.count() == 2
+    shown = lambda i: snaps.nth(i).evaluate("e => e.querySelector('.fhnb-snapshot-box').shadowRoot.textContent")
+    assert 'Saved row' in shown(0) and 'snapshot: run the cell for a live preview' in shown(0)
+    assert 'A card' in shown(1)
+    assert snaps.nth(0).get_by_text('Saved row').is_visible()
+    assert page.get_by_text('model not found').count() == 0
+    assert page.locator('.fhnb-saved iframe, .fhnb-saved script').count() == 0
+    screenshot(page, 'preview-reopened-snapshot')
+
+@pytest.mark.browser
+def test_error_bar_with_htmx_4(lab, page):
+    write_notebook(lab.root/'four.ipynb', "from fasthtml.common import *\napp, rt = fast_app(htmx4=True)\n\n"
+                   "@rt('/')\ndef get(): return Titled('Four', Button('Boom', hx_post='/boom', id='boom'), Div(id='out'))\n\n"
+                   "@rt('/boom')\ndef post(): return 1/0", SERVE, PREVIEW)
+    open_notebook(page, lab, 'four.ipynb')
+    run_all_cells(page)
+    four = frame(page, 0)
+    four.wait_for_selector('h1:has-text("Four")')
+    assert four.evaluate('htmx.version').startswith('4')
+    four.click('#boom')
+    bar = error_bar(page, 0)
+    bar.wait_for(state='visible', timeout=10_000)
+    assert bar.locator('.fhnb-error-text').inner_text() == 'ZeroDivisionError: division by zero'
+    assert 'in post: def post(): return 1/0' in bar.locator('.fhnb-error-where').inner_text()
+    pv = page.locator('.fhnb-preview').first
+    pv.locator('button[title="Requests of this preview"]').click()
+    pv.locator('.fhnb-req summary', has_text='POST /boom').first.wait_for(timeout=10_000)   # its own request, by the header frame.js added
+
+@pytest.mark.browser
+def test_hxclient_write_from_a_cell_reloads_the_preview(lab, page):
+    open_notebook(page, lab, todo_project(lab.root))
+    run_all_cells(page)
+    todo = frame(page, 0)
+    todo.wait_for_selector('h1:has-text("Todos")')
+    run_cell(page, "HxClient(app).post('/add', title='Via HxClient')")
+    frame(page, 0).wait_for_selector('#list li:has-text("Via HxClient")', timeout=10_000)
+
+@pytest.mark.browser
+def test_server_stopped_behind_the_proxy(lab, page):
+    port = free_port()
+    page.context.route(f'http://127.0.0.1:{port}/**', lambda r: r.abort())   # the browser cannot reach the kernel's port
+    open_notebook(page, lab, todo_project(lab.root, port))
+    run_all_cells(page)
+    todo = frame(page, 0)
+    todo.wait_for_selector('h1:has-text("Todos")')
+    assert page.locator('.fhnb-preview').first.get_attribute('data-route') == 'proxy'
+    run_cell(page, "current_server().stop()")
+    todo.fill('input[name=title]', 'Nobody answers')
+    todo.click('button:has-text("Add")')
+    page.wait_for_selector('.fhnb-preview[data-server="down"] >> nth=0', timeout=15_000)
+    run_cell(page, "serve_nb(app)")
+    page.wait_for_selector('.fhnb-preview[data-server="up"] >> nth=0', timeout=30_000)
+    todo = frame(page, 0)
+    todo.wait_for_selector('h1:has-text("Todos")')
+    todo.fill('input[name=title]', 'Back via the proxy')
+    todo.click('button:has-text("Add")')
+    todo.wait_for_selector('#list li:has-text("Back via the proxy")')

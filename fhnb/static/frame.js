@@ -2,6 +2,7 @@
 // Inside a preview iframe it tells the widget the page's height and location, restores the
 // scroll position the widget asks for, and, when the page comes through jupyter-server-proxy
 // ({base}proxy/{port}/...), keeps root-relative URLs (hx-post="/add", href="/x") under that prefix.
+// It reports what came back to HTMX requests (the widget shows a failed one in its error bar), and requests that got no answer.
 (() => {
   if (window.parent === window || window.__fhnbFrame) return;  // a page opened in its own tab: nothing to do
   window.__fhnbFrame = true;
@@ -21,9 +22,17 @@
     }
   };
 
-  document.addEventListener('htmx:configRequest', (e) => {
+  const key = () => window.name.replace(/^fhnb-/, '');  // the widget names its iframe; the server logs HX-* headers
+  document.addEventListener('htmx:configRequest', (e) => {   // htmx 2
     e.detail.path = fix(e.detail.path);
-    if (window.name) e.detail.headers['HX-Fhnb-Preview'] = window.name.replace(/^fhnb-/, '');  // the widget names its iframe; the server logs HX-* headers
+    if (window.name) e.detail.headers['HX-Fhnb-Preview'] = key();
+  });
+  // htmx 4 names its events htmx:phase:action, with a `ctx`; fasthtml sets its metaCharacter to '-' (htmx-after-request)
+  const on4 = (phase, action, f) => { for (const c of [':', '-']) document.addEventListener(`htmx${c}${phase}${c}${action}`, f); };
+  on4('config', 'request', (e) => {
+    const r = e.detail.ctx.request;
+    r.action = fix(r.action);
+    if (window.name) r.headers['HX-Fhnb-Preview'] = key();
   });
 
   let lastH = 0;
@@ -35,7 +44,7 @@
   };
   const sendHeight = () => { const h = height(); if (h && h !== lastH) { lastH = h; post({ fhnb: 'height', h }); } };
   const path = () => (prefix ? location.pathname.slice(prefix.length) || '/' : location.pathname) + location.search;
-  const sendLoc = () => post({ fhnb: 'loc', path: path(), y: window.scrollY });
+  const sendLoc = (fresh = false) => post({ fhnb: 'loc', path: path(), y: window.scrollY, fresh });  // fresh: this page just loaded
 
   let ticking = false;
   window.addEventListener('scroll', () => {
@@ -57,20 +66,31 @@
 
   const start = () => {
     fixAttrs(document);
-    sendLoc(); sendHeight();
+    sendLoc(true); sendHeight();
     new ResizeObserver(sendHeight).observe(document.body);
   };
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start); else start();
   window.addEventListener('load', sendHeight);
-  // The server's log has no response bodies: tell the widget what came back, for its request inspector.
-  document.addEventListener('htmx:afterRequest', (e) => {
+  // The server's log has no response bodies: tell the widget what came back, for its request inspector and error bar.
+  const report = (method, url, status, text) => {
+    let p = new URL(url || '', location.href).pathname;
+    if (prefix && p.startsWith(prefix + '/')) p = p.slice(prefix.length);
+    post({ fhnb: 'response', method: (method || '').toUpperCase(), path: p, status, text: (text || '').slice(0, status >= 500 ? 50000 : 4000), t: Date.now() });  // error pages end with the exception
+  };
+  document.addEventListener('htmx:afterRequest', (e) => {    // htmx 2
     const d = e.detail, x = d.xhr, c = d.requestConfig || {};
-    if (!x) return;
-    let path = (c.path || '').split('?')[0];
-    if (prefix && path.startsWith(prefix + '/')) path = path.slice(prefix.length);
-    post({ fhnb: 'response', method: (c.verb || '').toUpperCase(), path, status: x.status, text: (x.responseText || '').slice(0, x.status >= 500 ? 50000 : 4000), t: Date.now() });  // error pages end with the exception
+    if (x && x.status) report(c.verb, c.path, x.status, x.responseText);
   });
+  on4('after', 'request', (e) => {
+    const c = e.detail.ctx;
+    if (c && c.response) report(c.request.method, c.request.action, c.response.status, c.text);
+  });
+  // no answer at all: the server may be gone
+  document.addEventListener('htmx:sendError', () => post({ fhnb: 'unreachable' }));
+  for (const name of ['htmx:error', 'htmx-error']) document.addEventListener(name, (e) => { if (!(e.detail.ctx && e.detail.ctx.response)) post({ fhnb: 'unreachable' }); });
   document.addEventListener('htmx:afterSwap', () => fixAttrs(document));  // outerHTML swaps replace the target
+  on4('after', 'swap', () => fixAttrs(document));
   document.addEventListener('htmx:afterSettle', sendHeight);
-  document.addEventListener('htmx:pushedIntoHistory', sendLoc);
+  on4('after', 'settle', sendHeight);
+  document.addEventListener('htmx:pushedIntoHistory', () => sendLoc());
 })();

@@ -1,9 +1,22 @@
-// fhnb Preview widget: an iframe of the kernel's server, a toolbar and a request inspector.
+// fhnb Preview widget: an iframe of the kernel's server, a toolbar, an error bar and a request inspector.
 // The page lives in an iframe, so its CSS and scripts never touch JupyterLab's own UI.
-// The page talks to the widget through fhnb/static/frame.js (postMessage: height, location).
+// The page talks to the widget through fhnb/static/frame.js (postMessage: height, location, responses).
+// What the widget tells the user outside the iframe (the app's CSS cannot hide it): a request that failed,
+// a server that stopped or a kernel that restarted; and, in a notebook reopened without its kernel, the page as it was.
 
 const VIEWPORTS = { phone: 390, tablet: 768, full: null };
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+const WIDGET_VIEW = 'application/vnd.jupyter.widget-view+json';
+const WIDGET_STATE = 'application/vnd.jupyter.widget-state+json';
+const PREVIEW_ID = 'fhnb.preview.Preview';   // anywidget's `_anywidget_id` of `fhnb.preview.Preview`
+// what a saved preview needs to show its snapshot again: the widget's own code and the snapshot, nothing live
+const SAVED_KEYS = ['_model_module', '_model_module_version', '_model_name', '_view_module', '_view_module_version', '_view_name',
+  '_esm', '_css', '_anywidget_id', 'snapshot'];
+const DOWN = {
+  restarted: 'The kernel restarted: this preview comes back by itself when the notebook runs its serve_nb cell again.',
+  died: 'The kernel died: this preview comes back by itself when the notebook runs its serve_nb cell in a new kernel.',
+  stopped: "The kernel's server is not answering: this preview comes back by itself when serve_nb runs again.",
+};
 
 /** Jupyter's base URL (ends with '/'), from the page config JupyterLab and Notebook 7 embed. */
 function jupyterBase() {
@@ -27,16 +40,19 @@ const routes = (globalThis.__fhnbRoutes ??= new Map());
 /** Whether to try the direct URL at all: a remote JupyterLab's browser has its own 127.0.0.1. */
 const lanLocal = (mode) => mode === 'direct' || (mode === 'auto' && LOOPBACK.has(location.hostname));
 
+/** Whether the server answers at `route` now. @param {{mode: string, root: string}} route */
+const healthy = (route) => answers(`${route.root}/_fhnb/health`, route.mode === 'direct' ? { mode: 'no-cors' } : { credentials: 'same-origin' });
+
 /** How this browser reaches the kernel's server: {mode: 'direct'|'proxy'|'none', root}. */
 function findRoute(url, port, mode) {
   const key = `${url}|${port}|${mode}`;
   if (routes.has(key)) return routes.get(key);
-  const proxied = `${jupyterBase()}proxy/${port}`;
+  const direct = { mode: 'direct', root: url }, proxy = { mode: 'proxy', root: `${jupyterBase()}proxy/${port}` };
   const found = (async () => {
-    if (mode === 'direct') return { mode: 'direct', root: url };
-    if (mode === 'jupyter-server-proxy') return { mode: 'proxy', root: proxied };
-    if (lanLocal(mode) && await answers(`${url}/_fhnb/health`, { mode: 'no-cors' })) return { mode: 'direct', root: url };
-    if (await answers(`${proxied}/_fhnb/health`, { credentials: 'same-origin' })) return { mode: 'proxy', root: proxied };
+    if (mode === 'direct') return direct;
+    if (mode === 'jupyter-server-proxy') return proxy;
+    if (lanLocal(mode) && await healthy(direct)) return direct;
+    if (await healthy(proxy)) return proxy;
     return { mode: 'none', root: url };
   })();
   routes.set(key, found);
@@ -51,10 +67,19 @@ function h(tag, props = {}, ...kids) {
   return e;
 }
 
-/** The traceback in the server's 500 page (its <pre>), or null. @param {string} html */
-function tracebackOf(html) {
-  const pre = new DOMParser().parseFromString(html, 'text/html').querySelector('pre');
-  return pre ? pre.textContent : null;
+/** The user's frame in a Python traceback ('file.py:LINE in func: code'): the last one outside installed packages. */
+function whereOf(tb) {
+  const frames = [...(tb || '').matchAll(/File "([^"]+)", line (\d+), in (\S+)\n[ \t]+(\S.*)/g)];
+  const mine = frames.filter((m) => !/site-packages|dist-packages|[\\/]lib[\\/]python/.test(m[1])).pop();
+  return mine ? `${mine[1].split(/[\\/]/).pop()}:${mine[2]} in ${mine[3]}: ${mine[4].trim()}` : '';
+}
+
+/** The server's 500 page as {error, where, traceback}: by the ids fhnb's error page gives them, else its first h2 and pre. */
+function errorOf(html) {
+  const doc = new DOMParser().parseFromString(html || '', 'text/html');
+  const text = (id, tag) => { const e = doc.getElementById(id) || (tag && doc.querySelector(tag)); return e ? e.textContent.trim() : ''; };
+  const traceback = text('fhnb-traceback', 'pre');
+  return { error: text('fhnb-error', 'h2').replace(/^500:\s*/, ''), where: text('fhnb-where') || whereOf(traceback), traceback };
 }
 
 /** The response frame.js reported for log entry `r`: same method, path and status, nearest in time (within 5 s). */
@@ -78,111 +103,302 @@ function requestItem(r) {
     const form = typeof r.form === 'string' ? r.form : Object.entries(r.form).map(([k, v]) => `${k} = ${v}`).join('\n');
     parts.push(h('div', {}, 'form'), h('pre', {}, form));
   }
-  const tb = r.traceback || (r.status >= 500 && r.response ? tracebackOf(r.response) : null);
+  const tb = r.traceback || (r.status >= 500 && r.response ? errorOf(r.response).traceback || null : null);
   if (r.response && !tb) parts.push(h('div', {}, 'response'), h('pre', {}, r.response));
   if (r.error || tb) parts.push(h('div', {}, 'error'), h('pre', { className: 'fhnb-bad' }, tb || r.error));
   return h('details', { className: 'fhnb-req' }, sum, ...parts);
 }
 
-function render({ model, el }) {
+/** The widget's elements, and the state of the page it shows. */
+function buildView(model, el) {
   el.classList.add('fhnb-preview');
-  const reload = h('button', { className: 'fhnb-btn', title: 'Reload', textContent: '⟳' });
-  const address = h('input', { className: 'fhnb-address', spellcheck: false, title: 'Path on the app; Enter to go' });
-  address.setAttribute('data-lm-suppress-shortcuts', 'true');
-  const form = h('form', { className: 'fhnb-go' }, address);
-  const sizes = Object.keys(VIEWPORTS).map((v) => h('button', { className: 'fhnb-btn', textContent: v, title: VIEWPORTS[v] ? `${VIEWPORTS[v]} px wide` : 'full width' }));
-  sizes.forEach((b) => { b.dataset.viewport = b.textContent; });
-  const count = h('span', { className: 'fhnb-count' });
-  const inspect = h('button', { className: 'fhnb-btn', title: 'Requests of this preview' }, 'requests', count);
-  const open = h('a', { className: 'fhnb-btn', target: '_blank', rel: 'noopener', title: 'Open in a new tab', textContent: '↗' });
-  const bar = h('div', { className: 'fhnb-bar' }, reload, form, ...sizes, inspect, open);
-  const note = h('div', { className: 'fhnb-note' });
-  const iframe = h('iframe', { className: 'fhnb-frame', name: `fhnb-${model.get('key')}` });
-  const stage = h('div', { className: 'fhnb-stage' }, iframe);
-  const list = h('div', { className: 'fhnb-list' });
-  const pane = h('div', { className: 'fhnb-inspector' }, list);
-  el.append(bar, note, stage, pane);
+  const v = { model, el, route: null, current: model.get('path'), scrollY: 0, lastY: 0, responses: [], pages: 0, alive: true, polling: false };
+  v.reload = h('button', { className: 'fhnb-btn', title: 'Reload', textContent: '⟳' });
+  v.address = h('input', { className: 'fhnb-address', spellcheck: false, title: 'Path on the app; Enter to go' });
+  v.address.setAttribute('data-lm-suppress-shortcuts', 'true');
+  v.form = h('form', { className: 'fhnb-go' }, v.address);
+  v.sizes = Object.keys(VIEWPORTS).map((s) => h('button', { className: 'fhnb-btn', textContent: s, title: VIEWPORTS[s] ? `${VIEWPORTS[s]} px wide` : 'full width' }));
+  v.sizes.forEach((b) => { b.dataset.viewport = b.textContent; });
+  v.count = h('span', { className: 'fhnb-count' });
+  v.inspect = h('button', { className: 'fhnb-btn', title: 'Requests of this preview' }, 'requests', v.count);
+  v.open = h('a', { className: 'fhnb-btn', target: '_blank', rel: 'noopener', title: 'Open in a new tab', textContent: '↗' });
+  v.note = h('div', { className: 'fhnb-note' });
+  v.error = errorBar();
+  v.iframe = h('iframe', { className: 'fhnb-frame', name: `fhnb-${model.get('key')}` });
+  v.down = h('div', { className: 'fhnb-down', hidden: true });
+  v.stage = h('div', { className: 'fhnb-stage' }, v.iframe, v.down);
+  v.list = h('div', { className: 'fhnb-list' });
+  v.pane = h('div', { className: 'fhnb-inspector' }, v.list);
+  el.append(h('div', { className: 'fhnb-bar' }, v.reload, v.form, ...v.sizes, v.inspect, v.open), v.note, v.error.bar, v.stage, v.pane);
+  return v;
+}
 
-  let route = null, current = model.get('path'), scrollY = 0, lastY = 0;  // lastY: the page's scroll, scrollY: to restore
-  const responses = [];  // what frame.js saw come back to HTMX requests, newest last
-  const src = (path) => route.root + (path.startsWith('/') ? path : '/' + path);
-  const load = (path) => {
-    current = path;
-    address.value = path;
-    if (!route || route.mode === 'none') return;
-    open.href = src(path);
-    iframe.src = src(path);
-  };
-  const setHeight = () => {
-    const v = model.get('height');
-    if (v !== 'auto') iframe.style.height = `${parseInt(v, 10)}px`;
-    else if (!iframe.style.height) iframe.style.height = '150px';
-  };
-  const setViewport = () => {
-    const v = model.get('viewport'), w = VIEWPORTS[v];
-    iframe.style.width = w ? `${w}px` : '100%';
-    sizes.forEach((b) => b.classList.toggle('fhnb-on', b.dataset.viewport === v));
-  };
-  const setInspector = () => {
-    const on = model.get('inspector');
-    pane.style.display = on ? '' : 'none';
-    inspect.classList.toggle('fhnb-on', on);
-    if (on) list.replaceChildren(...(model.get('requests') || []).slice().reverse()
-      .map((r) => requestItem(r.response ? r : { ...r, response: (responseFor(r, responses) || {}).text })));
-  };
-  const setCount = () => { const n = model.get('count'); count.textContent = n ? ` ${n}` : ''; };
-  const onRequests = () => { setCount(); setInspector(); };
-  const bump = () => {
-    if (route && route.mode !== 'none') { scrollY = lastY; iframe.src = src(current); }
-  };
-  const onPath = () => load(model.get('path'));
-  const onMessage = (e) => {
-    if (e.source !== iframe.contentWindow || !e.data) return;  // only our own iframe
-    const d = e.data;
-    if (d.fhnb === 'height' && model.get('height') === 'auto') iframe.style.height = `${Math.max(40, Math.ceil(d.h))}px`;
-    else if (d.fhnb === 'response') {
-      responses.push(d);
-      if (responses.length > 100) responses.shift();
-      if (model.get('inspector')) setInspector();
-    } else if (d.fhnb === 'loc') {
-      if (scrollY && d.y === 0) { iframe.contentWindow.postMessage({ fhnb: 'scroll', y: scrollY }, '*'); scrollY = 0; }
-      if (d.path !== current || !model.get('at')) { model.set('at', d.path); model.save_changes(); }  // for the inspector
-      current = d.path; lastY = d.y; address.value = d.path;
-      if (route) open.href = src(d.path);
+/** The error bar: the exception, the user's frame, a button for the full traceback, a button to dismiss. */
+function errorBar() {
+  const text = h('span', { className: 'fhnb-error-text' }), where = h('code', { className: 'fhnb-error-where' });
+  const more = h('button', { className: 'fhnb-btn', title: 'Full traceback', textContent: 'traceback' });
+  const close = h('button', { className: 'fhnb-btn', title: 'Dismiss', textContent: '×' });
+  const tb = h('pre', { className: 'fhnb-error-tb', hidden: true });
+  const bar = h('div', { className: 'fhnb-error', role: 'alert', hidden: true }, h('div', { className: 'fhnb-error-line' }, text, where, more, close), tb);
+  more.onclick = () => { tb.hidden = !tb.hidden; };
+  close.onclick = () => { bar.hidden = true; };
+  return { bar, text, where, more, tb };
+}
+
+/** Show failure `e` ({error, where, traceback, path}) in the error bar. */
+function showError(v, e) {
+  const { bar, text, where, more, tb } = v.error;
+  text.textContent = e.error || 'The request failed';
+  where.textContent = e.where || whereOf(e.traceback);
+  tb.textContent = e.traceback || '';
+  more.hidden = !e.traceback;
+  tb.hidden = true;
+  bar.hidden = false;
+}
+
+const clearError = (v) => { v.error.bar.hidden = true; };
+
+const src = (v, path) => v.route.root + (path.startsWith('/') ? path : '/' + path);
+
+function load(v, path) {
+  v.current = path;
+  v.address.value = path;
+  if (!v.route || v.route.mode === 'none') return;
+  v.open.href = src(v, path);
+  v.iframe.src = src(v, path);
+}
+
+/** Reload the page in place: same page, same scroll position (a bump from the kernel, or the reload button). */
+function reloadPage(v) {
+  if (!v.route || v.route.mode === 'none') return;
+  v.scrollY = v.lastY;
+  clearError(v);
+  v.iframe.src = src(v, v.current);
+}
+
+function setHeight(v) {
+  const px = v.model.get('height');
+  if (px !== 'auto') v.iframe.style.height = `${parseInt(px, 10)}px`;
+  else if (!v.iframe.style.height) v.iframe.style.height = '150px';
+}
+
+function setViewport(v) {
+  const size = v.model.get('viewport'), w = VIEWPORTS[size];
+  v.iframe.style.width = w ? `${w}px` : '100%';
+  v.sizes.forEach((b) => b.classList.toggle('fhnb-on', b.dataset.viewport === size));
+}
+
+function setInspector(v) {
+  const on = v.model.get('inspector');
+  v.pane.style.display = on ? '' : 'none';
+  v.inspect.classList.toggle('fhnb-on', on);
+  if (on) v.list.replaceChildren(...(v.model.get('requests') || []).slice().reverse()
+    .map((r) => requestItem(r.response ? r : { ...r, response: (responseFor(r, v.responses) || {}).text })));
+}
+
+function setCount(v) { const n = v.model.get('count'); v.count.textContent = n ? ` ${n}` : ''; }
+
+/** A page load the server logged as failed (the kernel sets `failure`; HTMX failures come from frame.js). */
+function onFailure(v) {
+  const f = v.model.get('failure');
+  if (f && f.error) showError(v, f); else clearError(v);
+}
+
+/** What frame.js in our own iframe says: its height, where it is, what came back to its HTMX requests. */
+function onFrameMessage(v, e) {
+  if (e.source !== v.iframe.contentWindow || !e.data) return;  // only our own iframe
+  const d = e.data;
+  if (d.fhnb === 'height' && v.model.get('height') === 'auto') v.iframe.style.height = `${Math.max(40, Math.ceil(d.h))}px`;
+  else if (d.fhnb === 'response') onResponse(v, d);
+  else if (d.fhnb === 'unreachable') checkServer(v);
+  else if (d.fhnb === 'loc') onLocation(v, d);
+}
+
+function onResponse(v, d) {
+  v.responses.push(d);
+  if (v.responses.length > 100) v.responses.shift();
+  if (d.status >= 500) showError(v, { ...errorOf(d.text), path: d.path });
+  else if (d.status < 400) clearError(v);
+  if (v.model.get('inspector')) setInspector(v);
+}
+
+function onLocation(v, d) {
+  const { model, iframe } = v;
+  if (d.fresh) { v.pages++; clearError(v); }   // a page of the app loaded
+  if (v.scrollY && d.y === 0) { iframe.contentWindow.postMessage({ fhnb: 'scroll', y: v.scrollY }, '*'); v.scrollY = 0; }
+  if (d.path !== v.current || !model.get('at')) { model.set('at', d.path); model.save_changes(); }  // for the inspector
+  v.current = d.path; v.lastY = d.y; v.address.value = d.path;
+  if (v.route) v.open.href = src(v, d.path);
+}
+
+/** After each load of the iframe: a page without frame.js is an error page; if the server is gone too, say so. */
+function onFrameLoad(v) {
+  const before = v.pages;
+  setTimeout(() => { if (v.pages === before) checkServer(v); }, 300);  // frame.js reports before 'load'; allow for a late message
+}
+
+async function checkServer(v) {
+  if (!v.alive || v.polling || !v.route || v.route.mode === 'none') return;
+  if (!(await healthy(v.route))) goDown(v, 'stopped');
+}
+
+/** Cover the stale page with a notice, and wait for the server to answer again. @param {'restarted'|'died'|'stopped'} why */
+function goDown(v, why) {
+  if (!(v.el.dataset.server === 'down' && v.down.dataset.why !== 'stopped')) {   // what the kernel said is the better explanation
+    v.down.dataset.why = why;
+    v.down.textContent = DOWN[why];
+  }
+  v.el.dataset.server = 'down';
+  v.down.hidden = false;
+  clearError(v);
+  if (!v.polling) waitForServer(v);
+}
+
+/** Poll the server's health with back-off (0.5 s doubling to 5 s); reload the page once it answers. */
+async function waitForServer(v) {
+  v.polling = true;
+  for (let ms = 500; v.alive; ms = Math.min(ms * 2, 5000)) {
+    await new Promise((ok) => setTimeout(ok, ms));
+    if (v.alive && v.route && await healthy(v.route)) {
+      v.el.dataset.server = 'up';
+      v.down.hidden = true;
+      load(v, v.current);
+      break;
     }
-  };
+  }
+  v.polling = false;
+}
 
-  window.addEventListener('message', onMessage);
-  reload.onclick = bump;   // like a bump from the kernel: same page, same scroll position
-  form.onsubmit = (e) => { e.preventDefault(); model.set('path', address.value || '/'); model.save_changes(); load(address.value || '/'); };
-  address.addEventListener('keydown', (e) => e.stopPropagation());  // keep JupyterLab's shortcuts out of the address bar
-  sizes.forEach((b) => { b.onclick = () => { model.set('viewport', b.dataset.viewport); model.save_changes(); }; });
-  inspect.onclick = () => { model.set('inspector', !model.get('inspector')); model.save_changes(); };
-  const changes = { bump, path: onPath, height: setHeight, viewport: setViewport, inspector: setInspector, requests: onRequests, count: setCount };
-  for (const [name, f] of Object.entries(changes)) model.on(`change:${name}`, f);
-  setHeight(); setViewport(); setInspector(); setCount();
-  address.value = current;
-
-  let alive = true;
+/** Find how to reach the server, then load the page (or say in one line why it cannot be reached). */
+function connect(v) {
+  const { model } = v;
   const [url, port, mode] = ['url', 'port', 'proxy'].map((k) => model.get(k));
   // On a local JupyterLab the direct URL nearly always works: start loading it while the first probe runs.
-  if (lanLocal(mode) && !routes.has(`${url}|${port}|${mode}`)) { route = { mode: 'direct', root: url }; load(current); }
+  if (lanLocal(mode) && !routes.has(`${url}|${port}|${mode}`)) { v.route = { mode: 'direct', root: url }; load(v, v.current); }
   findRoute(url, port, mode).then((r) => {
-    if (!alive) return;
-    const same = route && route.root === r.root;
-    route = r;
-    el.dataset.route = r.mode;
+    if (!v.alive) return;
+    const same = v.route && v.route.root === r.root;
+    v.route = r;
+    v.el.dataset.route = r.mode;
     if (r.mode === 'none') {
-      note.textContent = `fhnb: this browser cannot reach the kernel's server (${model.get('url')}) and jupyter-server-proxy does not answer at ${jupyterBase()}proxy/${model.get('port')}/: install jupyter-server-proxy where JupyterLab runs and restart it, or open the port and set proxy = direct in settings.ini.`;
-      stage.style.display = 'none';
-      iframe.removeAttribute('src');
-    } else if (!same) load(current);
+      v.note.textContent = `fhnb: this browser cannot reach the kernel's server (${url}) and jupyter-server-proxy does not answer at ${jupyterBase()}proxy/${port}/: install jupyter-server-proxy where JupyterLab runs and restart it, or open the port and set proxy = direct in settings.ini.`;
+      v.stage.style.display = 'none';
+      v.iframe.removeAttribute('src');
+    } else if (!same) load(v, v.current);
   });
+}
 
+/** The model ids of the widget views among the notebook's outputs. */
+function shownModelIds(nb) {
+  const ids = new Set();
+  for (const cell of nb.cells) for (const o of (cell.outputs ? cell.outputs.toJSON() : [])) {
+    const view = o.data && o.data[WIDGET_VIEW];
+    if (view && view.model_id) ids.add(view.model_id);
+  }
+  return ids;
+}
+
+/** Into the notebook's widget state: each shown preview's snapshot (ipywidgets' own entries are left as they are). */
+function saveSnapshots(manager) {
+  const nb = manager.context.model, shown = shownModelIds(nb);
+  const old = ((nb.getMetadata('widgets') || {})[WIDGET_STATE] || { version_major: 2, version_minor: 0, state: {} });
+  const live = manager.get_state_sync({ drop_defaults: true });
+  const state = {};
+  for (const [id, m] of Object.entries(old.state || {})) if (!(m.state && m.state._anywidget_id === PREVIEW_ID) || shown.has(id)) state[id] = m;
+  for (const [id, m] of Object.entries(live.state || {})) {
+    if (!(m.state && m.state._anywidget_id === PREVIEW_ID && shown.has(id))) continue;
+    const saved = Object.fromEntries(SAVED_KEYS.filter((k) => k in m.state).map((k) => [k, m.state[k]]));
+    state[id] = { ...m, state: { ...saved, fhnb_saved: true } };
+  }
+  if (Object.keys(state).length) nb.setMetadata('widgets', { [WIDGET_STATE]: { ...old, ...live, state } });
+  else if (nb.getMetadata('widgets') && nb.deleteMetadata) nb.deleteMetadata('widgets');   // nothing left to restore
+}
+
+/**
+ * Save previews' snapshots with the notebook, so that reopened without its kernel it shows each preview's page as it
+ * was instead of "model not found": ipywidgets restores models from this state. Once per widget manager (a notebook gets
+ * a new one with a new kernel; each adds its own previews to what is saved), on every save.
+ */
+function keepSnapshots(model) {
+  const manager = model.widget_manager, ctx = manager && manager.context;
+  if (!ctx || !ctx.saveState || !ctx.model || !ctx.model.setMetadata || !manager.get_state_sync) return;  // not a notebook in JupyterLab
+  const hooked = (globalThis.__fhnbSaveHooks ??= new WeakSet());
+  if (hooked.has(manager)) return;
+  hooked.add(manager);
+  const onSave = (_, state) => {
+    if (manager.isDisposed) return ctx.saveState.disconnect(onSave);
+    if (state !== 'started') return;
+    try { saveSnapshots(manager); } catch (e) { console.warn('fhnb: could not save the previews\' snapshots', e); }
+  };
+  ctx.saveState.connect(onSave);
+}
+
+/** A preview restored from a saved notebook: its inert snapshot (no kernel, no server), in a shadow root for its own styles. */
+function renderSnapshot({ model, el }) {
+  el.classList.add('fhnb-preview', 'fhnb-saved');
+  const box = h('div', { className: 'fhnb-snapshot-box' });
+  box.attachShadow({ mode: 'open' }).innerHTML = model.get('snapshot') || '<p><small>snapshot: run the cell for a live preview</small></p>';
+  el.append(box);
+}
+
+/** The toolbar's buttons and address bar set the model (the kernel sees them) and act at once. */
+function wireToolbar(v) {
+  const { model } = v;
+  v.reload.onclick = () => reloadPage(v);
+  v.form.onsubmit = (e) => {
+    e.preventDefault();
+    model.set('path', v.address.value || '/'); model.save_changes();
+    load(v, v.address.value || '/');
+  };
+  v.address.addEventListener('keydown', (e) => e.stopPropagation());  // keep JupyterLab's shortcuts out of the address bar
+  v.sizes.forEach((b) => { b.onclick = () => { model.set('viewport', b.dataset.viewport); model.save_changes(); }; });
+  v.inspect.onclick = () => { model.set('inspector', !model.get('inspector')); model.save_changes(); };
+}
+
+/** Follow the model's changes (and its kernel's restart); returns what stops following. */
+function followModel(v) {
+  const { model } = v;
+  const changes = {
+    bump: () => reloadPage(v), path: () => load(v, model.get('path')), height: () => setHeight(v), viewport: () => setViewport(v),
+    inspector: () => setInspector(v), requests: () => { setCount(v); setInspector(v); }, count: () => setCount(v), failure: () => onFailure(v),
+  };
+  for (const [name, f] of Object.entries(changes)) model.on(`change:${name}`, f);
+  // ipywidgets marks a model's comm dead when its kernel restarts: the server was in that kernel
+  const restarted = () => goDown(v, 'restarted');
+  model.on('comm_live_update', restarted);
+  const unfollowKernel = followKernel(v);
   return () => {
-    alive = false;
-    window.removeEventListener('message', onMessage);
     for (const [name, f] of Object.entries(changes)) model.off(`change:${name}`, f);
+    model.off('comm_live_update', restarted);
+    unfollowKernel();
+  };
+}
+
+/** A kernel that died (ipywidgets says nothing then): the server died with it. Returns what stops following. */
+function followKernel(v) {
+  const kernel = v.model.widget_manager && v.model.widget_manager.kernel;
+  if (!kernel || !kernel.statusChanged) return () => {};
+  const onStatus = (_, status) => { if (status === 'autorestarting' || status === 'dead') goDown(v, 'died'); };
+  kernel.statusChanged.connect(onStatus);
+  return () => kernel.statusChanged.disconnect(onStatus);
+}
+
+function render({ model, el }) {
+  if (model.get('fhnb_saved')) return renderSnapshot({ model, el });
+  const v = buildView(model, el);
+  const onMessage = (e) => onFrameMessage(v, e);
+  window.addEventListener('message', onMessage);
+  v.iframe.addEventListener('load', () => onFrameLoad(v));
+  wireToolbar(v);
+  const unfollow = followModel(v);
+  setHeight(v); setViewport(v); setInspector(v); setCount(v);
+  v.address.value = v.current;
+  connect(v);
+  keepSnapshots(model);
+  return () => {
+    v.alive = false;
+    window.removeEventListener('message', onMessage);
+    unfollow();
   };
 }
 
