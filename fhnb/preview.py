@@ -137,7 +137,7 @@ def _mine(p:Preview, e:dict) -> bool:
     full = e.get('path', '') + ('?' + e['query'] if e.get('query') else '')
     return full in (p.at or p.path, p.path)
 
-_fields = 'time method path query status ms form error response traceback'.split()
+_fields = 'time method path query status ms form error response traceback note'.split()
 
 def _failure(e:dict) -> dict:
     "What the error bar shows for page load `e` of the log: `{}` when it did not fail."

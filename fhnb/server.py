@@ -319,6 +319,7 @@ async def _dispatch(self:NbServer, scope, receive, send):
         elif target is None: entry['status'] = 503; await _send_plain(send, 503, 'fhnb: no app is being served; call serve_nb(app)')
         else:
             await target(scope, rcv, snd)
+            entry['note'] = scope.get('fhnb.notes')   # what fhnb's rewrites did to the page (`app_headers`)
             if not req.cut:
                 for m in held: await send(m)   # a 500 the app answered on purpose
     except Exception as e:
