@@ -110,7 +110,7 @@ components = Components()   # the kernel's previewed components
 async def _component_route(req):
     srv, ft = current_server(), components.get(req.path_params['key'])
     if ft is None: return HTMLResponse('<p>fhnb: this preview has expired; run its cell again.</p>', status_code=404)
-    page = component_page(ft, srv.app)
+    page = component_page(ft, srv.apps.get(req.scope['server'][1], srv.app))   # the app of the port it was previewed on
     if srv.offline: page = localize(page, req.scope)
     return HTMLResponse(srv._inject_head(page))
 
@@ -130,6 +130,7 @@ def live_previews() -> list[Preview]:
 
 # %% ../nbs/03_preview.ipynb #887837e6
 def _mine(p:Preview, e:dict) -> bool:
+    if e.get('port', p.port) != p.port: return False   # another app's request
     key = (e.get('hx') or {}).get('hx-fhnb-preview')
     if key: return key == p.key
     if e.get('method') != 'GET' or (e.get('hx') or {}).get('hx-request') or e.get('path', '').startswith(STATIC_PATH): return False
@@ -137,7 +138,7 @@ def _mine(p:Preview, e:dict) -> bool:
     return full in (p.at or p.path, p.path)
 
 # %% ../nbs/03_preview.ipynb #1dc02992
-_fields = 'time method path query status ms form error response traceback'.split()
+_fields = 'time method path query status ms form error response traceback note'.split()
 
 def _failure(e:dict) -> dict:
     "What the error bar shows for page load `e` of the log: `{}` when it did not fail."
@@ -271,7 +272,7 @@ def app_state(ns:dict|None=None) -> tuple:
     srv = current_server()
     if srv is None: return ()
     routes = tuple((getattr(r, 'path', None), tuple(sorted(getattr(r, 'methods', None) or ())), getattr(r, 'endpoint', getattr(r, 'app', None)))
-                   for r in getattr(srv.app, 'routes', ()))
+                   for a in srv.apps.values() for r in getattr(a, 'routes', ()))
     pg = getattr(sys.modules.get('fhnb.database'), 'writes', int)()   # PostgreSQL has no change counter: fhnb.database counts writes
     return srv.app, routes, tuple(_changes(c) for c in _connections(_user_ns() if ns is None else ns)), pg
 
@@ -300,11 +301,17 @@ def _pre_run_cell(info=None):
     ns, srv = _user_ns(), current_server()
     _before.update(state=app_state(ns), app=ns.get('app'), served=srv is not None and srv.app is ns.get('app'))
 
+def _release_unused(srv:NbServer):
+    "Stop serving the apps (but the current one) that no open preview shows."
+    shown = {p.port for p in live_previews()}
+    for port in [p for p in srv.apps if p != srv.port and p not in shown]: srv.release(port)
+
 def _post_run_cell(result=None):
     ns, srv = _user_ns(), current_server()
     if srv is not None and _record not in srv.listeners: _attach(srv)   # a serve cell after a restart: old previews reconnect to it
     new = ns.get('app')
     if _before.get('served') and new is not _before.get('app') and callable(new): serve_nb(new)
+    if srv is not None and srv.running: _release_unused(current_server())
     if 'state' in _before and app_state(ns) != _before['state']: refresh(skip_cell=_cells[0])
 
 def enable_previews(ip=None):

@@ -2,7 +2,7 @@
 
 # %% ../nbs/02_server.ipynb #50dc2d19
 from __future__ import annotations
-import asyncio, atexit, errno, html, inspect, logging, os, re, socket, sys, sysconfig, threading, time, traceback
+import asyncio, atexit, errno, html, inspect, json, logging, os, re, socket, sys, sysconfig, threading, time, traceback
 from collections import deque
 from pathlib import Path
 from contextlib import suppress
@@ -20,7 +20,7 @@ from .tables import _original, _use_everywhere   # how fhnb puts its versions of
 
 # %% auto #0
 __all__ = ['FORM_CAP', 'LOG_CAPS', 'LOG_ITEMS', 'BUSY_RETRIES', 'RequestLog', 'error_page', 'share_sqlite', 'open_socket',
-           'NbServer', 'current_server', 'serve_nb', 'in_kernel', 'show_root', 'serve']
+           'NbServer', 'in_kernel', 'current_server', 'serve_nb', 'show_root', 'serve']
 
 # %% ../nbs/02_server.ipynb #699f891b
 FORM_CAP = 2048   # bytes of a request body kept in the log
@@ -171,6 +171,10 @@ def open_socket(host:str, port:int) -> socket.socket:
     s.set_inheritable(True)
     return s
 
+def _port_of(scope, default:int) -> int:
+    "The server port a request came in on."
+    return (scope.get('server') or (None, default))[1]
+
 def _hx_headers(hdrs:dict) -> dict: return _clipped({k: v for k, v in hdrs.items() if k.startswith('hx-')}, LOG_ITEMS // 2)
 
 class NbServer:
@@ -187,21 +191,27 @@ class NbServer:
         self.log, self.listeners, self.head_snippets, self._failed = RequestLog(), [], [], []
         self.internal = Router([Route('/_fhnb/health', self._health)])
         self.internal.routes.append(Mount(STATIC_PATH, app=static_app))
-        self.server = self.thread = self._sock = self._idle_interval = self._loop = None
-        self.site = Site(host, port, self.allowed_hosts)   # who the guard protects; `start` sets its port
+        self.server = self.thread = self._idle_interval = self._loop = None
+        self.apps, self._targets, self._listeners, self._sites = {}, {}, {}, {}   # by port: the app, it wrapped, its (asyncio server, socket), its `Site`
         self._answering = 0   # requests in flight
         self._in_flight, self.closing = set(), False   # `_Request`s being answered; the kernel is going away
         self.app = app
 
     @property
-    def app(self): return self._app
+    def app(self): return self.apps.get(self.port)
     @app.setter
     def app(self, app):
-        "Serve `app` from the next request on (the running server is not touched)."
-        self._app, self._target = app, self._wrap(app)
+        "Serve `app` on the current port from the next request on (the running server is not touched)."
+        self.apps[self.port], self._targets[self.port] = app, self._wrap(app)
+
+    def url_for(self, port:int) -> str: return f'http://{"[%s]" % self.host if ":" in self.host else self.host}:{port}'
+    def site(self, port:int) -> Site:
+        "Who the guard protects on `port`."
+        if port not in self._sites: self._sites[port] = Site(self.host, port, self.allowed_hosts)
+        return self._sites[port]
 
     @property
-    def url(self) -> str: return f'http://{"[%s]" % self.host if ":" in self.host else self.host}:{self.port}'
+    def url(self) -> str: return self.url_for(self.port)
     @property
     def running(self) -> bool: return bool(self.thread and self.thread.is_alive() and self.server.started and not self.server.should_exit)
 
@@ -210,7 +220,9 @@ class NbServer:
         state = 'running' if self.running else 'stopped'
         return f'<code>NbServer</code> <a href="{self.url}/" target="_blank">{self.url}/</a> ({state}, {len(self.log)} requests logged)'
 
-    async def _health(self, req): return JSONResponse({'ok': True, 'port': self.port, 'app': repr(self._app)[:200]})
+    async def _health(self, req):
+        port = _port_of(req.scope, self.port)
+        return JSONResponse({'ok': True, 'port': port, 'app': repr(self.apps.get(port))[:200]})
 
 # %% ../nbs/02_server.ipynb #0e246ce6
 @patch
@@ -229,14 +241,23 @@ async def _send_plain(send, status:int, text:str):
     await send({'type': 'http.response.body', 'body': text.encode()})
 
 _computing = False   # is a cell running? Kept by IPython's cell events in a kernel (`_track_cells`)
+_cell = None         # the id of the cell running, or run last (JupyterLab and Notebook 7 send one)
 
-def _cell_started(*_):
-    global _computing
-    _computing = True
+def _cell_started(info=None, *_):
+    global _computing, _cell
+    _computing, _cell = True, getattr(info, 'cell_id', None)
 
 def _cell_ended(*_):
+    "A cell finished: the notebook's `app`, if the cell made it, remembers that cell."
     global _computing
     _computing = False
+    from IPython import get_ipython
+    _tag(getattr(get_ipython(), 'user_ns', {}).get('app'))
+
+def _tag(app):
+    "Remember the cell that made `app` (the running one), the first time fhnb sees `app`."
+    if app is not None and _cell and not hasattr(app, '_fhnb_cell'):
+        with suppress(AttributeError): app._fhnb_cell = _cell
 
 def _track_cells(ip):
     "Keep `_computing` from `ip`'s cell events (once per kernel)."
@@ -264,18 +285,19 @@ _closing_text = 'fhnb: the kernel is shutting down; run the notebook again to se
 
 @patch
 async def _dispatch(self:NbServer, scope, receive, send):
-    "guard -> log -> `/_fhnb/*` | the current app."
+    "guard -> log -> `/_fhnb/*` | the app served on the request's port."
     if scope['type'] == 'lifespan': return   # apps are swapped at will: no lifespan
-    status, why, foreign = verdict(scope, self.site)   # first: it also drops the proxy headers a direct client may not send
+    port = _port_of(scope, self.port)
+    status, why, foreign = verdict(scope, self.site(port))   # first: it also drops the proxy headers a direct client may not send
     if foreign: send = without_cors(send)
     hdrs = {k.decode('latin-1'): v.decode('latin-1') for k, v in scope['headers']}
     method = scope.get('method', 'WEBSOCKET')
-    target = self.internal if scope['path'].startswith('/_fhnb/') else self._target
+    target = self.internal if scope['path'].startswith('/_fhnb/') else self._targets.get(port)
     if scope['type'] != 'http':
         if status or target is None or self.closing: return await refuse(scope, send, 403, why)
         return await target(scope, receive, send)
     entry = dict(time=time.time(), method=method, path=_clip(scope['path'], 'path'), query=_clip(scope.get('query_string', b'').decode('latin-1'), 'query'),
-                 form=None, status=None, ms=None, hx=_hx_headers(hdrs), error=None, referer=_clip(hdrs.get('referer'), 'referer'))
+                 form=None, status=None, ms=None, hx=_hx_headers(hdrs), error=None, referer=_clip(hdrs.get('referer'), 'referer'), port=port)
     body, held, req = bytearray(), [], _Request(send)
     async def rcv():
         msg = await receive()
@@ -297,6 +319,7 @@ async def _dispatch(self:NbServer, scope, receive, send):
         elif target is None: entry['status'] = 503; await _send_plain(send, 503, 'fhnb: no app is being served; call serve_nb(app)')
         else:
             await target(scope, rcv, snd)
+            entry['note'] = scope.get('fhnb.notes')   # what fhnb's rewrites did to the page (`app_headers`)
             if not req.cut:
                 for m in held: await send(m)   # a 500 the app answered on purpose
     except Exception as e:
@@ -350,8 +373,10 @@ def start(self:NbServer, port:int|None=None,  # port to bind (default: `self.por
         if not (fallback and port): raise OSError(e.errno, f'port {port} on {self.host} is taken; pass port=0 for any free port') from None
         sock = open_socket(self.host, 0)
         print(f'fhnb: port {port} is taken; serving on port {sock.getsockname()[1]} instead')
-    self._sock, self.port = sock, sock.getsockname()[1]
-    self.site = Site(self.host, self.port, self.allowed_hosts)
+    old, self.port = self.port, sock.getsockname()[1]
+    if old != self.port and old in self.apps:   # made before the port was known (0: any free port)
+        self.apps[self.port], self._targets[self.port] = self.apps.pop(old), self._targets.pop(old)
+    self._listeners[self.port] = (None, sock)
     self.closing = False
     share_sqlite()
     if self.switch_interval and sys.getswitchinterval() > self.switch_interval: sys.setswitchinterval(self.switch_interval)
@@ -368,6 +393,7 @@ def start(self:NbServer, port:int|None=None,  # port to bind (default: `self.por
             self.stop(0)   # don't leave a half-started thread holding the port
             raise RuntimeError(f'fhnb: the server on port {self.port} did not start')
         time.sleep(0.001)
+    for p in [p for p in self.apps if p != self.port]: self._listen(p)   # after a restart: the other apps' ports again
     return self
 
 def _loop_factory():
@@ -390,13 +416,98 @@ def stop(self:NbServer, timeout:float=5):
     "Stop serving: uvicorn's `should_exit`, then wait for the thread; the port is free on return."
     if self.server is not None: self.server.should_exit = True
     if self.thread is not None and self.thread is not threading.current_thread(): self.thread.join(timeout)
-    if self._sock is not None: self._sock.close()
+    for _, sock in self._listeners.values(): sock.close()
+    self._listeners.clear()
     return self
 
 @patch
 def restart(self:NbServer):
     "Stop, then start again on the same port."
     return self.stop().start(self.port)
+
+# %% ../nbs/02_server.ipynb #e9f6e725
+@patch
+def _listen(self:NbServer, port:int=0) -> int:
+    "Bind `port` (0: any free one) and accept its connections on the running server's event loop; returns the port."
+    sock = open_socket(self.host, port)
+    cfg, state = self.server.config, self.server.server_state
+    async def serve():
+        make = lambda: cfg.http_protocol_class(config=cfg, server_state=state, app_state={})
+        return await asyncio.get_running_loop().create_server(make, sock=sock, backlog=cfg.backlog)
+    try: server = asyncio.run_coroutine_threadsafe(serve(), self._loop).result(5)
+    except Exception: sock.close(); raise
+    self.server.servers.append(server)   # uvicorn closes it on shutdown, with its own
+    port = sock.getsockname()[1]
+    self._listeners[port] = (server, sock)
+    return port
+
+# %% ../nbs/02_server.ipynb #eb6f3822
+@patch
+def add(self:NbServer, app, port:int=0) -> int:
+    "Serve `app` on a port of its own as well (`port`, or any free one); returns the port. The current app stays current."
+    if not self.running: raise RuntimeError('NbServer.add: start the server first')
+    port = self._listen(port)
+    self.apps[port], self._targets[port] = app, self._wrap(app)
+    return port
+
+@patch
+def release(self:NbServer, port:int):
+    "Stop serving the app on `port` (not the current app's): its port is free on return."
+    if port == self.port: raise ValueError(f'NbServer.release: port {port} serves the current app')
+    server, sock = self._listeners.pop(port, (None, None))
+    if server is not None:
+        self._loop.call_soon_threadsafe(server.close)
+        with suppress(ValueError): self.server.servers.remove(server)
+    if sock is not None: sock.close()
+    self.apps.pop(port, None); self._targets.pop(port, None); self._sites.pop(port, None)
+
+# %% ../nbs/02_server.ipynb #2b60457f
+def _slot(s:NbServer, app, port:int|None) -> int|None:
+    "The port of `s` to serve `app` on: the one asked for, its own, that of the app its cell made before, the current one when cells have no ids; `None`: a new one."
+    if port: return port
+    cell = getattr(app, '_fhnb_cell', None)
+    for p, a in s.apps.items():
+        if a is app or (cell and getattr(a, '_fhnb_cell', None) == cell): return p
+    return None if cell and s.app is not None else s.port
+
+def _add(s:NbServer, app) -> int:
+    "Serve `app` on a new port of `s`: the one its cell had before a restart, if free."
+    try: return s.add(app, _remembered(app))
+    except OSError: return s.add(app)
+
+def _start_quietly(s:NbServer):
+    "Start `s` on the port its notebook had before a restart, or on any free port when that one is taken."
+    try: s.start()
+    except OSError: s.start(0)
+
+# %% ../nbs/02_server.ipynb #3ce243f7
+def in_kernel() -> bool:
+    "Whether this code runs in a Jupyter kernel (ipykernel)."
+    if 'ipykernel' not in sys.modules: return False
+    try: from IPython import get_ipython
+    except ImportError: return False
+    return getattr(get_ipython(), 'kernel', None) is not None
+
+def _ports_file() -> Path: return Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'fhnb'/'ports.json'
+def _notebook() -> str: return os.environ.get('JPY_SESSION_NAME') or os.getcwd()   # Jupyter names the notebook a kernel serves
+
+def _remembered(app) -> int:
+    "The port the cell that made `app` had in this notebook before, or 0."
+    try: return int(json.loads(_ports_file().read_text()).get(_notebook(), {}).get(getattr(app, '_fhnb_cell', None) or '-', 0))
+    except (OSError, ValueError, TypeError, AttributeError): return 0
+
+def _remember(app, port:int):
+    "Note `port` for the cell that made `app` in this notebook (in a kernel only; the 200 notebooks used last)."
+    if not in_kernel(): return
+    f = _ports_file()
+    try: known = json.loads(f.read_text())
+    except (OSError, ValueError): known = {}
+    mine = known.pop(_notebook(), {}) if isinstance(known, dict) else {}
+    known = dict(list(known.items())[-199:]) | {_notebook(): {**mine, (getattr(app, '_fhnb_cell', None) or '-'): port}}
+    with suppress(OSError):
+        f.parent.mkdir(parents=True, exist_ok=True)
+        tmp = f.with_suffix(f'.{os.getpid()}.tmp')
+        tmp.write_text(json.dumps(known)); tmp.replace(f)
 
 # %% ../nbs/02_server.ipynb #dcc5656f
 _server: NbServer|None = None   # the kernel's one server
@@ -414,27 +525,36 @@ def serve_nb(app=None,             # the app to serve (default: `app` in the cal
              port:int|None=None,   # port to serve on (default: settings `port`; 0 = any free port)
              host:str|None=None    # address to bind (default: settings `host`, 127.0.0.1)
             ) -> NbServer:
-    "Start the kernel's server (or reuse it) and make it serve `app`: re-running swaps the app in place."
+    "Start the kernel's server (or reuse it) and make it serve `app`: re-running swaps the app in place; an app from another cell gets a port of its own."
     return _serve(_caller_app() if app is None else app, port, host, fallback=port is None)
 
 def _serve(app, port, host, fallback):
     global _server
     s = _server
-    if s is not None and (host is None or host == s.host) and port in (None, 0, s.port):
+    _tag(app)
+    if s is not None and (host is None or host == s.host) and (not port or port in s.apps):
+        if not s.running: s.start(fallback=True)   # stopped by hand: back on its ports if still free
+        p = _slot(s, app, port)
+        s.port = p if p is not None else _add(s, app)
         s.app = app
-        return s if s.running else s.start(fallback=True)   # stopped by hand: back on its port if still free
+        _remember(app, s.port)
+        return s
     st = load_settings()
-    new = NbServer(app, host or st.host, st.port if port is None else port, offline=st.offline, allowed_hosts=st.allowed_hosts)
+    quiet = port is None and not st.port   # any free port will do: this notebook's port from before a restart, if free
+    new = NbServer(app, host or st.host, _remembered(app) if quiet else (st.port if port is None else port), offline=st.offline, allowed_hosts=st.allowed_hosts)
     if s is not None:   # moving to another address: keep what other modules registered
         new.log, new.listeners, new.head_snippets, new.internal = s.log, s.listeners, s.head_snippets, s.internal
     same_port = s is not None and s.running and new.port == s.port
     if same_port: s.stop()   # another host on the same port: the old listener would make it look taken
-    try: new.start(fallback=fallback)   # a taken explicit port raises here, and the old server keeps serving
+    try:
+        if quiet: _start_quietly(new)
+        else: new.start(fallback=fallback)   # a taken explicit port raises here, and the old server keeps serving
     except Exception:
         if same_port: s.start()
         raise
     if s is not None: s.stop()
     _server = new
+    _remember(app, new.port)
     return new
 
 @atexit.register
@@ -462,13 +582,6 @@ fasthtml.core.FastHTML.add_route = _add_route
 
 # %% ../nbs/02_server.ipynb #891a12ec
 _fh_serve = _original(fasthtml.core, 'serve')   # fasthtml's own, also when this module runs again
-
-def in_kernel() -> bool:
-    "Whether this code runs in a Jupyter kernel (ipykernel)."
-    if 'ipykernel' not in sys.modules: return False
-    try: from IPython import get_ipython
-    except ImportError: return False
-    return getattr(get_ipython(), 'kernel', None) is not None
 
 def show_root(srv:NbServer):
     "Show the server's `/` below the cell: `fhnb.preview.preview` if there is one, else a link."

@@ -98,7 +98,7 @@ function requestItem(r) {
   const sum = h('summary', { className: bad ? 'fhnb-bad' : '' },
     h('b', {}, r.method), ` ${r.path}${r.query ? '?' + r.query : ''} `,
     h('span', { className: 'fhnb-status' }, String(r.status ?? '…')), ` ${Math.round(r.ms ?? 0)} ms`);
-  const parts = [];
+  const parts = (r.note || []).map((n) => h('div', { className: 'fhnb-note-line' }, `fhnb ${n}`));  // what fhnb did to the page
   if (r.form && (typeof r.form === 'string' || Object.keys(r.form).length)) {
     const form = typeof r.form === 'string' ? r.form : Object.entries(r.form).map(([k, v]) => `${k} = ${v}`).join('\n');
     parts.push(h('div', {}, 'form'), h('pre', {}, form));
