@@ -70,7 +70,7 @@ def test_redefined_route_changes_next_response(kernel):
 def test_default_is_a_free_loopback_port(kernel):
     url = serving(kernel)
     assert re.fullmatch(r'http://127\.0\.0\.1:\d+', url)
-    assert kernel.ok('print(srv._sock.getsockname()[0])').stdout.strip() == '127.0.0.1'
+    assert kernel.ok('print(srv._listeners[srv.port][1].getsockname()[0])').stdout.strip() == '127.0.0.1'
 
 def test_taken_preferred_port_moves_with_a_note(tmp_path):
     with socket.socket() as taken:
