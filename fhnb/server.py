@@ -365,6 +365,7 @@ def close(self:NbServer, timeout:float=1):
 def start(self:NbServer, port:int|None=None,  # port to bind (default: `self.port`; 0 = any free port)
            fallback:bool=False):               # if `port` is taken, use a free port and print a note
     "Bind the port and run the server on its daemon thread; returns `self` once it accepts connections."
+    __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
     if self.running: return self
     port = self.port if port is None else port
     try: sock = open_socket(self.host, port)
@@ -517,6 +518,7 @@ def current_server() -> NbServer|None:
     return _server
 
 def _caller_app(depth:int=2):
+    __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
     g = sys._getframe(depth).f_globals
     if 'app' not in g: raise NameError('serve_nb: no `app` in this notebook; pass the app: serve_nb(app)')
     return g['app']
@@ -526,10 +528,12 @@ def serve_nb(app=None,             # the app to serve (default: `app` in the cal
              host:str|None=None    # address to bind (default: settings `host`, 127.0.0.1)
             ) -> NbServer:
     "Start the kernel's server (or reuse it) and make it serve `app`: re-running swaps the app in place; an app from another cell gets a port of its own."
+    __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
     return _serve(_caller_app() if app is None else app, port, host, fallback=port is None)
 
 def _serve(app, port, host, fallback):
     global _server
+    __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
     s = _server
     _tag(app)
     if s is not None and (host is None or host == s.host) and (not port or port in s.apps):

@@ -121,6 +121,7 @@ def _fhnb_keys(p:Path) -> dict:
 
 # %% ../nbs/00_settings.ipynb #7f7eb745
 def _check(key, text, culprit):
+    __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
     if key not in _parsers: raise SettingsError(f"{culprit}: unknown key {key!r}; allowed: {', '.join(_parsers)}")
     try: return _parsers[key](text.strip())
     except ValueError as e: raise SettingsError(f"{culprit} = {text.strip()!r}: expected {e}") from None
@@ -129,6 +130,7 @@ def load_settings(path:str|Path|None=None, # a `settings.ini`, or a folder to se
                   env:dict|None=None        # environment for `FHNB_<KEY>` overrides (default: `os.environ`)
                  ) -> Settings:
     "Read and check `[fhnb]` from `settings.ini`, then apply `FHNB_<KEY>` overrides."
+    __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
     p = Path(path) if path and Path(path).is_file() else find_settings(path)
     vals = {k: _check(k, v, f"{p} [fhnb] {k}") for k,v in _fhnb_keys(p).items()} if p else {}
     env = os.environ if env is None else env

@@ -82,6 +82,7 @@ def check_spec(table:str,    # the table's name, for the message
                hash_id=None  # fastlite's hash key column, which may be absent from `columns`
               ):
     "Raise `TableError` naming `table` and the field if `columns` and `pk` cannot make a table."
+    __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
     if not table or ']' in table:  # fastlite writes names inside [ ]: a `]` ends the name early and breaks the SQL
         raise TableError(f"table {table!r}: a table name must be non-empty and without ']', like 'todo_items'")
     if not isinstance(columns, dict):
@@ -101,6 +102,7 @@ _create_opts = {n for n in inspect.signature(_original(fastlite.Table, 'create')
 
 def _check_create(table, columns, pk=None):
     "`check_spec` on what `Table.create` gets: its keyword options are not columns."
+    __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
     check_spec(table, {k:v for k,v in columns.items() if k not in _create_opts}, pk, columns.get('hash_id'))
 
 def _table_create(orig):
@@ -130,6 +132,7 @@ def _table_specs(tbls, kwargs):
 
 def _check_table(name, spec):
     "`check_spec` on one of `fast_app`'s table specs; and its columns must be able to be a dataclass's fields."
+    __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
     if not isinstance(spec, dict): check_spec(name, spec)
     columns = {k:v for k,v in spec.items() if k not in ('pk', 'render')}
     _check_create(name, columns, spec.get('pk'))
@@ -141,6 +144,7 @@ def _fast_app(orig):
     sig = inspect.signature(orig)
     @wraps(orig)
     def fast_app(*args, **kwargs):
+        __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
         a = sig.bind(*args, **kwargs).arguments
         if a.get('db_file'):
             for name, spec in _table_specs(a.get('tbls'), a.get('kwargs')).items(): _check_table(name, spec)
@@ -183,6 +187,7 @@ fastlite.Table.__len__ = lambda self: self.count   # `len(t)` as on a PostgreSQL
 # %% ../nbs/04_tables.ipynb #6388cbe5
 def _make_folder(path):
     "Create the folders a database file at `path` needs, or raise `TableError` naming the path or folder that cannot be."
+    __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
     if str(path) == ':memory:' or str(path).startswith('file:'): return
     if Path(path).is_dir(): raise TableError(f"database {str(path)!r} is a folder: name a file in it, like {str(Path(path)/'app.db')!r}")
     folder = Path(path).parent

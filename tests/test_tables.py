@@ -320,3 +320,10 @@ def test_table_reads_in_light_and_dark_themes(lab, page):
         fg, bg = page.evaluate(CELL_COLOURS)
         assert _contrast(fg, bg) > 7, (theme, fg, bg)
         screenshot(page, f"tables-{theme.split()[-1].lower()}")
+
+def test_table_errors_point_at_the_users_line(kernel):
+    "A bad spec in a notebook: the traceback shows the user's `fast_app` line, then only the line that raised (fhnb's checks hidden)."
+    import re
+    tb = re.sub(r'\x1b\[[0-9;]*m', '', kernel.run("from fasthtml.common import *\nfrom fhnb import *\napp, rt, t, T = fast_app('data/x.db', t={'name': object})").traceback)
+    assert "fast_app('data/x.db', t={'name': object})" in tb and 'TableError' in tb
+    assert tb.count('fhnb/tables.py') == 1 and 'skipping hidden' in tb, tb
