@@ -1,22 +1,22 @@
-"""Scale out, as the deploy guide in nbs/10_database.ipynb says, with real parts: a throwaway PostgreSQL cluster,
+"""Scale out, as the README's deploy guide (from nbs/index.ipynb) says, with real parts: a throwaway PostgreSQL cluster,
 two `fhnb serve` processes in two empty folders (two machines), and Debian's nginx balancing between them.
-Every command of the guide is read out of the notebook and run here, with host names replaced by loopback ports."""
+Every command of the guide is read out of README.md and run here, with host names replaced by loopback ports."""
 from __future__ import annotations
 import os, re, shlex, signal, subprocess, sys, threading, time
 from contextlib import contextmanager
 from pathlib import Path
-import httpx, nbformat
+import httpx
 from bs4 import BeautifulSoup
 from harness import free_port, wait_http
 from services import postgres, nginx, psql
 
-NB = Path(__file__).resolve().parent.parent/'nbs'/'10_database.ipynb'
+README = Path(__file__).resolve().parent.parent/'README.md'
 HX = {'HX-Request': 'true'}
 
 def guide_blocks() -> list[tuple[str, str]]:
-    "The fenced code blocks (language, text) of the notebook's deploy guide, in order."
-    cell = next(c for c in nbformat.read(NB, as_version=4).cells if c.cell_type == 'markdown' and c.source.startswith('## Deploying on several machines'))
-    return re.findall(r'```(\w+)\n(.*?)```', cell.source, re.S)
+    "The fenced code blocks (language, text) of the README's deploy guide, in order."
+    guide = README.read_text().split('\n## Deploying on several machines\n', 1)[1].split('\n## ', 1)[0]
+    return re.findall(r'```(\w+)\n(.*?)```', guide, re.S)
 
 def local(text:str, names:dict) -> str:
     "`text` with the guide's host names (and ports) replaced by this machine's loopback addresses."
