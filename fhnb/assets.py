@@ -147,8 +147,9 @@ ADDED_HEADERS = "added the app's headers (htmx, its scripts, styles) to a hand-b
 def app_headers(app):
     "A rewrite for `HtmlRewrite`: a whole `<html>` document `app` answered without its headers gets them"
     def add_headers(html:str, scope:dict) -> str:
+        if _from_htmx(scope) or not (doc := _html_re.search(html)): return html   # fragments, cheaply, first: most answers are
         url = _marker(app)
-        if not url or url in html or _from_htmx(scope) or not (doc := _html_re.search(html)): return html
+        if not url or url in html: return html
         hdrs, ftrs = to_xml(flat_xt(app.hdrs)), to_xml(flat_xt(getattr(app, 'ftrs', None) or ()))
         if m := _head_end_re.search(html): html = html[:m.start()] + hdrs + html[m.start():]
         else: html = html[:doc.end()] + f'<head>{hdrs}</head>' + html[doc.end():]
