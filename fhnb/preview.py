@@ -189,12 +189,19 @@ def _fields_of(e:dict) -> tuple[str, dict, str]:
     note = '# the request had a body that is not a form; HxClient sends forms only' if isinstance(form, str) else ''
     return path, fields, note
 
-def _call(e:dict) -> tuple[str, str]:
-    "The `HxClient` call that sends log entry `e` again, and a note when it cannot quite."
-    path, fields, note = _fields_of(e)
+def _page_load(e:dict) -> bool: return e['method'].upper() == 'GET' and not (e.get('hx') or {}).get('hx-request')
+
+def _keywords(fields:dict, rest:str='form=') -> list[str]:
+    "`fields` as keyword arguments; names that cannot be keywords, or are `request`'s own, go in one `rest` argument (`form=` or `**`)."
     plain = {k: v for k, v in fields.items() if k.isidentifier() and not keyword.iskeyword(k) and k not in _reserved}
-    args = [repr(path)] + [f'{k}={v!r}' for k, v in {**_hx_args(e.get('hx') or {}), **plain}.items()]
-    if len(plain) < len(fields): args.append(f'form={ {k: v for k, v in fields.items() if k not in plain}!r}')
+    other = {k: v for k, v in fields.items() if k not in plain}
+    return [f'{k}={v!r}' for k, v in plain.items()] + ([f'{rest}{other!r}'] if other else [])
+
+def _call(e:dict) -> tuple[str, str]:
+    "The `HxClient` call that sends log entry `e` again (a browser's page load: `page`), and a note when it cannot quite."
+    path, fields, note = _fields_of(e)
+    if _page_load(e): return f"hx.page({', '.join([repr(path), *_keywords(fields, '**')])})", note
+    args = [repr(path), *[f'{k}={v!r}' for k, v in _hx_args(e.get('hx') or {}).items()], *_keywords(fields)]
     m = e['method'].lower()
     return (f'hx.{m}(' if m in _verbs else f'hx.request({m.upper()!r}, ') + ', '.join(args) + ')', note
 
@@ -229,12 +236,14 @@ def test_cell(entry:dict,                  # a request of a preview's log: metho
              ) -> str:
     "A notebook cell that sends request `entry` again with `HxClient` and asserts what came back."
     call, note = _call(entry)
-    page = _page_of((entry.get('hx') or {}).get('hx-current-url'))
+    page = None if _page_load(entry) else _page_of((entry.get('hx') or {}).get('hx-current-url'))
     lines = ['from fastcore.test import test_eq', 'from fhnb import HxClient', '', f'hx = HxClient({app_name})']
     if page: lines.append(f'hx.page({page!r})')
     if note: lines.append(note)
     lines += [f'r = {call}', f"test_eq(r.status, {entry['status']})", *_checks(entry['status'], response, location)]
     return '\n'.join(lines)
+
+test_cell.__test__ = False   # pytest collects `test_*` functions a test module imports: this one writes tests, it is not one
 
 # %% ../nbs/03_preview.ipynb #11d235ac
 def _app_name(port:int) -> str:

@@ -36,6 +36,26 @@ def test_a_logged_htmx_post_becomes_a_cell_that_passes(kernel, tmp_path):
     kernel.ok(cell)
     assert kernel.ok("print([t.title for t in todos()])").stdout.strip() == "['Buy milk', 'Buy milk']"
 
+def test_a_redirect_and_a_page_load_become_cells_that_pass(kernel, tmp_path):
+    (tmp_path/'data').mkdir()
+    kernel.ok('\n'.join(todo_cells()) + "\np.inspector = True\n"
+              "@rt('/clear')\ndef post(): return RedirectResponse('/?cleared=1', status_code=303)")
+    # htmx follows the 303 with a GET carrying the same headers, as urllib does
+    kernel.ok("import urllib.request\n"
+              "hdrs = {'HX-Request': 'true', 'HX-Current-URL': current_server().url + '/', 'HX-Fhnb-Preview': p.key}\n"
+              "urllib.request.urlopen(urllib.request.Request(current_server().url + '/clear', data=b'', headers=hdrs)).read()")
+    wait_for(kernel, "[e['path'] for e in p.requests[-2:]] == ['/clear', '/']")
+    cell = kernel.ok("from fhnb.preview import test_cell, _led_to\n"
+                     "post = next(e for e in p.requests if e['path'] == '/clear')\n"
+                     "print(test_cell(post, location=_led_to(list(p._log), post)))").stdout
+    assert "test_eq(r.status, 303)\ntest_eq(r.headers['location'], '/?cleared=1')" in cell, cell
+    kernel.ok(cell)
+    kernel.ok("urllib.request.urlopen(current_server().url + '/').read()")   # a page load of the preview's page, as its iframe makes
+    wait_for(kernel, "not p.requests[-1]['hx']")
+    loaded = kernel.ok("print(test_cell(p.requests[-1]))").stdout
+    assert "r = hx.page('/')" in loaded and 'hx.get' not in loaded, loaded
+    kernel.ok(loaded)
+
 def test_the_cell_names_the_app_as_the_notebook_does(kernel, tmp_path):
     (tmp_path/'data').mkdir()
     kernel.ok('\n'.join(todo_cells()).replace('app', 'todo_app').replace('fast_todo_app', 'fast_app'))
