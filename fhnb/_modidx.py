@@ -179,6 +179,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'fhnb.preview._ft_bundle': ('preview.html#_ft_bundle', 'fhnb/preview.py'),
                               'fhnb.preview._height': ('preview.html#_height', 'fhnb/preview.py'),
                               'fhnb.preview._hx_args': ('preview.html#_hx_args', 'fhnb/preview.py'),
+                              'fhnb.preview._id_of': ('preview.html#_id_of', 'fhnb/preview.py'),
                               'fhnb.preview._ip': ('preview.html#_ip', 'fhnb/preview.py'),
                               'fhnb.preview._is_ft': ('preview.html#_is_ft', 'fhnb/preview.py'),
                               'fhnb.preview._keywords': ('preview.html#_keywords', 'fhnb/preview.py'),

@@ -171,11 +171,16 @@ def _page_of(url:str|None) -> str|None:
     return path + (f'?{u.query}' if u.query else '')
 
 # %% ../nbs/03_preview.ipynb #016d678b
+def _id_of(v:str|None, four:bool) -> str|None:
+    "`'#id'` from an HX-Target, HX-Trigger or HX-Source value: htmx 2 sends the bare id, htmx 4 `tag#id` (just `tag`: no id)."
+    if not v: return None
+    if not four: return '#' + v
+    return '#' + v.split('#', 1)[1] if '#' in v else None
+
 def _hx_args(hx:dict) -> dict:
     "`HxClient` keywords for the HX-* request headers `hx`: the target and trigger as `'#id'`."
-    four = 'hx-request-type' in hx or 'hx-source' in hx   # htmx 4 names elements `tag#id`, htmx 2 by bare id
-    def sel(v): return None if not v else ('#' + v.split('#', 1)[1] if '#' in v else None) if four else '#' + v
-    args = dict(hx_target=sel(hx.get('hx-target')), hx_trigger=sel(hx.get('hx-source' if four else 'hx-trigger')))
+    four = 'hx-request-type' in hx or 'hx-source' in hx   # headers only htmx 4 sends
+    args = dict(hx_target=_id_of(hx.get('hx-target'), four), hx_trigger=_id_of(hx.get('hx-source' if four else 'hx-trigger'), four))
     if not (four or args['hx_trigger']): args['hx_trigger_name'] = hx.get('hx-trigger-name')
     return {k: v for k, v in args.items() if v}
 
@@ -206,12 +211,12 @@ def _call(e:dict) -> tuple[str, str]:
     return (f'hx.{m}(' if m in _verbs else f'hx.request({m.upper()!r}, ') + ', '.join(args) + ')', note
 
 # %% ../nbs/03_preview.ipynb #73402e58
-_unsaid = {'script', 'style', 'template', 'title', 'head', 'meta', 'link'}
+_not_shown = {'script', 'style', 'template', 'title', 'head', 'meta', 'link'}
 
 def _first_text(soup):
     "The first element of `soup` with text of its own, when its text has no digits (counts, times and ids change between runs)."
     for el in soup.find_all(True):
-        if el.name in _unsaid or any(a.name in _unsaid for a in el.parents): continue
+        if el.name in _not_shown or any(a.name in _not_shown for a in el.parents): continue
         if ''.join(el.find_all(string=True, recursive=False)).strip() and not re.search(r'\d', el.text): return el
 
 def _checks(status:int, response:str|None, location:str|None) -> list[str]:

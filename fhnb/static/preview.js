@@ -95,6 +95,7 @@ function responseFor(r, responses) {
 
 /** The "copy as test" button of log entry `r`, and the cell once the kernel has written it (to copy by hand if the clipboard refused). */
 function testPart(v, r) {
+  if (r.status == null) return [];   // not answered yet: nothing to assert
   const done = v.tests.get(r.time);
   const label = !done ? 'copy as test' : done.copied ? 'copied as test ✓' : 'copy as test (the clipboard refused: copy the cell below)';
   const btn = h('button', { className: 'fhnb-btn fhnb-copy-test', textContent: label,
