@@ -52,6 +52,11 @@ class Preview(anywidget.AnyWidget):
 
     def __repr__(self): return f'Preview({self.path!r} on {self.url})'
 
+    @traitlets.observe('at')
+    def _follow(self, change):
+        "The user went to another page in the preview: its snapshot and lint follow (on a thread, below)."
+        if change['new'] != (change['old'] or self.path): _retake_later([self])
+
     @traitlets.observe('inspector')
     def _send_log(self, change):
         "Opening the inspector sends the requests logged so far."
@@ -406,11 +411,15 @@ def _retake_snapshots(previews:list):
         if srv is not None and srv.running and not p.path.startswith(COMPONENT_PATH.split('{')[0]): 
             for k, v in _look(srv, p.at or p.path, p.port).items(): setattr(p, k, v)
 
+def _retake_later(previews:list):
+    "`_retake_snapshots` on a thread: the cell, or the front end's message, does not wait for the pages."
+    if previews: threading.Thread(target=_retake_snapshots, args=(previews,), name='fhnb-snapshots', daemon=True).start()
+
 def refresh(skip_cell:int|None=None):
     "Reload every live preview in place (except those made by cell number `skip_cell`); their snapshots and lint follow on a thread."
     previews = [p for p in live_previews() if getattr(p, '_cell', None) != skip_cell]
     for p in previews: p.bump += 1
-    if previews: threading.Thread(target=_retake_snapshots, args=(previews,), name='fhnb-snapshots', daemon=True).start()   # the cell does not wait for the pages
+    _retake_later(previews)
 
 # %% ../nbs/03_preview.ipynb #b66d5b70
 _before = {}

@@ -133,6 +133,12 @@ def test_htmx_badge_lists_the_mistakes_and_goes_when_fixed(lab, page):
     lines = pv.locator('.fhnb-lint-line')
     assert lines.all_inner_texts() == ['route /: <button> "Save" hx-post="/nowhere": POST /nowhere: no route matches',
                                        'route /: <button> "Load" hx-gte: not an htmx attribute; did you mean hx-get?']
+    # another page in the preview: its own lint (none); back: the mistakes again
+    run_cell(page, "@rt('/clean')\ndef get(): return P('clean')")
+    for path, hidden in (('/clean', True), ('/', False)):
+        pv.locator('.fhnb-address').fill(path)
+        pv.locator('.fhnb-address').press('Enter')
+        badge.wait_for(state='hidden' if hidden else 'visible', timeout=10_000)
     run_cell(page, FIXED)
     pv.locator('iframe').element_handle().content_frame().wait_for_selector('h1:has-text("Fixed")', timeout=10_000)
     badge.wait_for(state='hidden', timeout=10_000)

@@ -258,7 +258,7 @@ function onLocation(v, d) {
   const { model, iframe } = v;
   if (d.fresh) { v.pages++; clearError(v); }   // a page of the app loaded
   if (v.scrollY && d.y === 0) { iframe.contentWindow.postMessage({ fhnb: 'scroll', y: v.scrollY }, '*'); v.scrollY = 0; }
-  if (d.path !== v.current || !model.get('at')) { model.set('at', d.path); model.save_changes(); }  // for the inspector
+  if (d.path !== model.get('at')) { model.set('at', d.path); model.save_changes(); }  // for the inspector, the snapshot and the lint
   v.current = d.path; v.lastY = d.y; v.address.value = d.path;
   if (v.route) v.open.href = src(v, d.path);
 }
