@@ -250,6 +250,8 @@ def test_cell(entry:dict,                  # a request of a preview's log: metho
     lines = ['from fastcore.test import test_eq', 'from fhnb import HxClient', '', f'hx = HxClient({app_name})']
     if page: lines.append(f'hx.page({page!r})')
     if note: lines.append(note)
+    if entry['status'] >= 500:   # `HxClient` raises what the handler raised: the cell reproduces the error
+        return '\n'.join([*lines, f"# the app answered {entry['status']} ({entry.get('error') or 'an error'}): this raises it until the handler is fixed", f'r = {call}'])
     lines += [f'r = {call}', f"test_eq(r.status, {entry['status']})", *_checks(entry['status'], response, location)]
     return '\n'.join(lines)
 

@@ -56,6 +56,18 @@ def test_a_redirect_and_a_page_load_become_cells_that_pass(kernel, tmp_path):
     assert "r = hx.page('/')" in loaded and 'hx.get' not in loaded, loaded
     kernel.ok(loaded)
 
+def test_a_failed_request_becomes_a_cell_that_raises_the_handlers_error(kernel, tmp_path):
+    (tmp_path/'data').mkdir()
+    kernel.ok('\n'.join(todo_cells()) + "\np.inspector = True\n@rt('/boom')\ndef post(n: int): return n/0")
+    kernel.ok("import urllib.request, urllib.error\n"
+              "hdrs = {'HX-Request': 'true', 'HX-Current-URL': current_server().url + '/', 'HX-Fhnb-Preview': p.key}\n"
+              "try: urllib.request.urlopen(urllib.request.Request(current_server().url + '/boom', data=b'n=1', headers=hdrs))\n"
+              "except urllib.error.HTTPError as e: assert e.code == 500")
+    wait_for(kernel, "p.requests[-1]['path'] == '/boom'")
+    cell = kernel.ok("from fhnb.preview import test_cell\nprint(test_cell(p.requests[-1]))").stdout
+    assert "# the app answered 500 (ZeroDivisionError: division by zero)" in cell and "r = hx.post('/boom', n='1')" in cell, cell
+    assert kernel.run(cell).error == 'ZeroDivisionError: division by zero'
+
 def test_the_cell_names_the_app_as_the_notebook_does(kernel, tmp_path):
     (tmp_path/'data').mkdir()
     kernel.ok('\n'.join(todo_cells()).replace('app', 'todo_app').replace('fast_todo_app', 'fast_app'))
