@@ -1,7 +1,7 @@
 """The preview's request inspector writes tests ("copy as test"), and its toolbar shows the page's htmx mistakes (`fhnb.lint`):
 in a real kernel, and in a real JupyterLab in Chromium."""
 import pytest
-from harness import write_notebook, open_notebook, run_all_cells, run_cell
+from harness import write_notebook, open_notebook, run_all_cells, run_cell, screenshot
 
 def todo_cells(htmx4=False) -> list[str]:
     "A todo app's notebook: its app, its page and route, the server, the preview."
@@ -125,6 +125,7 @@ def test_copy_as_test_pastes_into_a_cell_that_passes(lab, page, htmx4):
     assert "hx.page('/')" in text and "hx.post('/add', hx_target='#list'" in text and "title='Buy milk'" in text, text
     assert "test_eq(r.fragment.find_all('li')[0].text, 'Buy milk')" in text, text
     assert 'copied as test' in pv.locator('.fhnb-req[open] .fhnb-copy-test').first.inner_text()
+    screenshot(page, f'inspector-copy-as-test-{"htmx4" if htmx4 else "htmx2"}')
 
     i = run_cell(page, text)
     assert cell_errors(page, i) == []
@@ -146,6 +147,7 @@ def test_htmx_badge_lists_the_mistakes_and_goes_when_fixed(lab, page):
     assert lines.all_inner_texts() == ['route /: <button> "Save" hx-post="/nowhere": POST /nowhere: no route matches',
                                        'route /: <button> "Load" hx-gte: not an htmx attribute; did you mean hx-get?']
     # another page in the preview: its own lint (none); back: the mistakes again
+    screenshot(page, 'preview-htmx-badge')
     run_cell(page, "@rt('/clean')\ndef get(): return P('clean')")
     for path, hidden in (('/clean', True), ('/', False)):
         pv.locator('.fhnb-address').fill(path)

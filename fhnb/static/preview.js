@@ -100,7 +100,7 @@ function testPart(v, r) {
   const label = !done ? 'copy as test' : done.copied ? 'copied as test ✓' : 'copy as test (the clipboard refused: copy the cell below)';
   const btn = h('button', { className: 'fhnb-btn fhnb-copy-test', textContent: label,
     title: 'Copy a notebook cell that sends this request again with HxClient and checks what comes back' });
-  btn.onclick = () => v.model.send({ ask: 'test', entry: r, response: r.response ?? null });
+  btn.onclick = () => { btn.disabled = true; btn.textContent = 'writing the test…'; v.model.send({ ask: 'test', entry: r, response: r.response ?? null }); };
   return [h('div', {}, btn), done ? h('pre', { className: 'fhnb-test' }, done.text) : null];
 }
 
@@ -142,7 +142,7 @@ function buildView(model, el) {
   v.sizes.forEach((b) => { b.dataset.viewport = b.textContent; });
   v.count = h('span', { className: 'fhnb-count' });
   v.inspect = h('button', { className: 'fhnb-btn', title: 'Requests of this preview' }, 'requests', v.count);
-  v.lint = h('button', { className: 'fhnb-btn fhnb-lint', title: "htmx mistakes on this page (fhnb.lint)", hidden: true });
+  v.lint = h('button', { className: 'fhnb-btn fhnb-lint', title: 'htmx mistakes on this page (fhnb.lint)', hidden: true });
   v.lintLines = h('div', { className: 'fhnb-lint-lines', hidden: true });
   v.open = h('a', { className: 'fhnb-btn', target: '_blank', rel: 'noopener', title: 'Open in a new tab', textContent: '↗' });
   v.note = h('div', { className: 'fhnb-note' });
