@@ -199,6 +199,7 @@ def _fields_of(e:dict) -> tuple[str, dict, str]:
     note = '# the request had a body that is not a form; HxClient sends forms only' if isinstance(form, str) else ''
     return path, fields, note
 
+# %% ../nbs/03_preview.ipynb #50017be5
 def _page_load(e:dict) -> bool: return e['method'].upper() == 'GET' and not (e.get('hx') or {}).get('hx-request')
 
 def _keywords(fields:dict, rest:str='form=') -> list[str]:
@@ -207,6 +208,7 @@ def _keywords(fields:dict, rest:str='form=') -> list[str]:
     other = {k: v for k, v in fields.items() if k not in plain}
     return [f'{k}={v!r}' for k, v in plain.items()] + ([f'{rest}{other!r}'] if other else [])
 
+# %% ../nbs/03_preview.ipynb #d4306e84
 def _call(e:dict) -> tuple[str, str]:
     "The `HxClient` call that sends log entry `e` again (a browser's page load: `page`), and a note when it cannot quite."
     path, fields, note = _fields_of(e)
@@ -224,6 +226,7 @@ def _first_text(soup):
         if el.name in _not_shown or any(a.name in _not_shown for a in el.parents): continue
         if ''.join(el.find_all(string=True, recursive=False)).strip() and not re.search(r'\d', el.text): return el
 
+# %% ../nbs/03_preview.ipynb #7c1bd50b
 def _checks(status:int, response:str|None, location:str|None) -> list[str]:
     "Assertions on what came back: where a redirect went; an HTML fragment's top-level count and first stable text."
     if 300 <= status < 400: return [f"test_eq(r.headers['location'], {location!r})"] if location else []
@@ -265,12 +268,14 @@ def _app_name(port:int) -> str:
     if a is None or ns.get('app') is a: return 'app'
     return next((k for k, v in ns.items() if v is a and not k.startswith('_')), 'app')
 
+# %% ../nbs/03_preview.ipynb #0d81d6ea
 def _led_to(log:list, e:dict) -> str|None:
     "Where redirect `e` of `log` led: the GET that followed it within 2 s."
     t = e.get('time') or 0
     x = next((x for x in log if x.get('method') == 'GET' and 0 < (x.get('time') or 0) - t < 2), None)
     return x and x['path'] + (f"?{x['query']}" if x.get('query') else '')
 
+# %% ../nbs/03_preview.ipynb #ca493af8
 def _answer(p:Preview, msg:dict):
     "Answer the front end's `{ask: 'test', entry, response}` with `{answer: 'test', time, test}`: the entry as a test cell."
     if msg.get('ask') != 'test': return
@@ -334,6 +339,7 @@ def _fetch(srv:NbServer, path:str, port:int|None=None) -> str:
     req = urllib.request.Request(srv.url_for(port or srv.port) + path, headers={'HX-Fhnb-Preview': 'snapshot'})  # not any preview's own request
     with urllib.request.urlopen(req, timeout=5) as r: return r.read().decode(errors='replace')
 
+# %% ../nbs/03_preview.ipynb #41b5f713
 def _look(srv:NbServer, path:str, port:int|None=None) -> dict:
     "A path preview's `snapshot` (the page as inert static HTML) and `lint` (the raw page's htmx mistakes, each naming the route)."
     try: page = _fetch(srv, path, port)
