@@ -334,17 +334,16 @@ def inert(markup:str) -> str:
 # %% ../nbs/03_preview.ipynb #aedfb49c
 def _snapshot_html(body:str) -> str: return f'<div class="fhnb-snapshot"><p><small>{SNAPSHOT_NOTE}</small></p>{body}</div>'
 
-def _fetch(srv:NbServer, path:str, port:int|None=None) -> str:
-    "The page at `path` of the app on `port` (default: the current one), as the server answers a browser."
+def _fetch(srv:NbServer, path:str, port:int|None=None) -> tuple[str, str]:
+    "The page at `path` of the app on `port` (default: the current one), as the server answers a browser, and its path after redirects."
     req = urllib.request.Request(srv.url_for(port or srv.port) + path, headers={'HX-Fhnb-Preview': 'snapshot'})  # not any preview's own request
-    with urllib.request.urlopen(req, timeout=5) as r: return r.read().decode(errors='replace')
+    with urllib.request.urlopen(req, timeout=5) as r: return r.read().decode(errors='replace'), urlsplit(r.geturl()).path
 
 # %% ../nbs/03_preview.ipynb #41b5f713
 def _look(srv:NbServer, path:str, port:int|None=None) -> dict:
     "A path preview's `snapshot` (the page as inert static HTML) and `lint` (the raw page's htmx mistakes, each naming the route)."
-    try: page = _fetch(srv, path, port)
+    try: page, route = _fetch(srv, path, port)
     except OSError as e: return dict(snapshot=_snapshot_html(f'<p>fhnb preview of <code>{html.escape(path)}</code> (no snapshot: {html.escape(str(e))})</p>'), lint=[])
-    route = urlsplit(path).path
     return dict(snapshot=_snapshot_html(inert(page)), lint=[f'route {route}: {l}' for l in lint_page(page, srv.apps.get(port or srv.port), route)])
 
 # %% ../nbs/03_preview.ipynb #fa2253a6

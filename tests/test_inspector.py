@@ -90,6 +90,11 @@ def test_lint_names_element_and_route_and_follows_refreshes(kernel):
     kernel.ok(FIXED)
     wait_for(kernel, "p.lint == [] and 'Fixed' in p.snapshot")
 
+def test_lint_names_the_page_a_redirect_led_to(kernel):
+    kernel.ok("from fasthtml.common import *\nfrom fhnb import *\napp, rt = fast_app()\n@rt('/')\ndef get(): return Redirect('/login')\n\n"
+              "@rt('/login')\ndef get(): return Titled('Login', Button('Go', hx_post='/nowhere'))\nserve_nb(app)\np = preview('/')")
+    assert kernel.ok("print(*p.lint)").stdout.strip() == 'route /login: <button> "Go" hx-post="/nowhere": POST /nowhere: no route matches'
+
 # ---------- JupyterLab in Chromium ----------
 
 def cell_errors(page, index:int) -> list:
