@@ -2,7 +2,8 @@
 
 # %% ../nbs/03_preview.ipynb #f2f254e2
 from __future__ import annotations
-import functools, html, re, sqlite3, sys, threading, time, urllib.request, uuid, weakref
+import functools, html, keyword, re, sqlite3, sys, threading, time, urllib.request, uuid, weakref
+from urllib.parse import parse_qsl, urlsplit
 from collections import OrderedDict, deque
 from importlib.resources import files
 import anywidget, apsw, nh3, traitlets
@@ -14,10 +15,11 @@ from starlette.routing import Route
 from .settings import load_settings
 from .assets import STATIC_PATH, localize
 from .server import NbServer, serve_nb, current_server, in_kernel
+from .lint import lint as lint_page
 
 # %% auto #0
 __all__ = ['COMPONENT_PATH', 'components', 'SNAPSHOT_NOTE', 'Preview', 'frame_script', 'component_page', 'Components',
-           'live_previews', 'inert', 'preview', 'app_state', 'refresh', 'enable_previews']
+           'live_previews', 'test_cell', 'inert', 'preview', 'app_state', 'refresh', 'enable_previews']
 
 # %% ../nbs/03_preview.ipynb #dea5c1e1
 _static = files('fhnb')/'static'
@@ -40,13 +42,20 @@ class Preview(anywidget.AnyWidget):
     count = traitlets.Int(0).tag(sync=True)                      # how many requests it made
     snapshot = traitlets.Unicode('').tag(sync=True)              # static, inert `text/html`: for where widgets don't run, and a saved notebook
     failure = traitlets.Dict().tag(sync=True)                    # the last page load that failed: `error`, `where`, `traceback`, `path` (empty: none)
+    lint = traitlets.List().tag(sync=True)                       # the page's htmx mistakes (`fhnb.lint`), one line each
 
     def __init__(self, **kw):
         super().__init__(**kw)
         if not self.key: self.key = uuid.uuid4().hex[:12]
         self._log = deque(maxlen=100)
+        self.on_msg(lambda _, msg, buffers: _answer(self, msg))   # the front end's questions ('copy as test', below)
 
     def __repr__(self): return f'Preview({self.path!r} on {self.url})'
+
+    @traitlets.observe('at')
+    def _follow(self, change):
+        "The user went to another page in the preview: its snapshot and lint follow (on a thread, below)."
+        if change['new'] != (change['old'] or self.path): _retake_later([self])
 
     @traitlets.observe('inspector')
     def _send_log(self, change):
@@ -138,7 +147,7 @@ def _mine(p:Preview, e:dict) -> bool:
     return full in (p.at or p.path, p.path)
 
 # %% ../nbs/03_preview.ipynb #1dc02992
-_fields = 'time method path query status ms form error response traceback note'.split()
+_fields = 'time method path query status ms hx form error response traceback note'.split()
 
 def _failure(e:dict) -> dict:
     "What the error bar shows for page load `e` of the log: `{}` when it did not fail."
@@ -153,6 +162,126 @@ def _record(e:dict):
         p.count += 1
         if p.inspector: p.requests = list(p._log)
         if not (e.get('hx') or {}).get('hx-request'): p.failure = _failure(e)
+
+# %% ../nbs/03_preview.ipynb #8696d547
+_reserved = {'self', 'method', 'path', 'hx_target', 'hx_trigger', 'hx_trigger_name', 'headers', 'form'}   # `HxClient.request`'s own names
+_verbs = 'get', 'post', 'put', 'patch', 'delete'
+
+def _page_of(url:str|None) -> str|None:
+    "The app's path and query in `HX-Current-URL` `url` (without jupyter-server-proxy's prefix); `None` for no page or a component's."
+    if not url: return None
+    u = urlsplit(url)
+    path = re.sub(r'^.*?/proxy/\d+(?=/|$)', '', u.path) or '/'
+    if path.startswith(COMPONENT_PATH.split('{')[0]): return None   # a component's page is fhnb's, not the app's
+    return path + (f'?{u.query}' if u.query else '')
+
+# %% ../nbs/03_preview.ipynb #016d678b
+def _id_of(v:str|None, four:bool) -> str|None:
+    "`'#id'` from an HX-Target, HX-Trigger or HX-Source value: htmx 2 sends the bare id, htmx 4 `tag#id` (just `tag`: no id)."
+    if not v: return None
+    if not four: return '#' + v
+    return '#' + v.split('#', 1)[1] if '#' in v else None
+
+def _hx_args(hx:dict) -> dict:
+    "`HxClient` keywords for the HX-* request headers `hx`: the target and trigger as `'#id'`."
+    four = 'hx-request-type' in hx or 'hx-source' in hx   # headers only htmx 4 sends
+    args = dict(hx_target=_id_of(hx.get('hx-target'), four), hx_trigger=_id_of(hx.get('hx-source' if four else 'hx-trigger'), four))
+    if not (four or args['hx_trigger']): args['hx_trigger_name'] = hx.get('hx-trigger-name')
+    return {k: v for k, v in args.items() if v}
+
+# %% ../nbs/03_preview.ipynb #2cecab88
+def _fields_of(e:dict) -> tuple[str, dict, str]:
+    "The path to call for log entry `e` (with a POST's query), its fields (a GET's or DELETE's query, the form), and a note on a body that is not a form."
+    path, query, form = e['path'], e.get('query') or '', e.get('form')
+    fields = dict(parse_qsl(query, keep_blank_values=True)) if e['method'].upper() in ('GET', 'DELETE') else {}
+    if query and not fields: path += '?' + query
+    if isinstance(form, dict): fields.update(form)
+    note = '# the request had a body that is not a form; HxClient sends forms only' if isinstance(form, str) else ''
+    return path, fields, note
+
+# %% ../nbs/03_preview.ipynb #50017be5
+def _page_load(e:dict) -> bool: return e['method'].upper() == 'GET' and not (e.get('hx') or {}).get('hx-request')
+
+def _keywords(fields:dict, rest:str='form=') -> list[str]:
+    "`fields` as keyword arguments; names that cannot be keywords, or are `request`'s own, go in one `rest` argument (`form=` or `**`)."
+    plain = {k: v for k, v in fields.items() if k.isidentifier() and not keyword.iskeyword(k) and k not in _reserved}
+    other = {k: v for k, v in fields.items() if k not in plain}
+    return [f'{k}={v!r}' for k, v in plain.items()] + ([f'{rest}{other!r}'] if other else [])
+
+# %% ../nbs/03_preview.ipynb #d4306e84
+def _call(e:dict) -> tuple[str, str]:
+    "The `HxClient` call that sends log entry `e` again (a browser's page load: `page`), and a note when it cannot quite."
+    path, fields, note = _fields_of(e)
+    if _page_load(e): return f"hx.page({', '.join([repr(path), *_keywords(fields, '**')])})", note
+    args = [repr(path), *[f'{k}={v!r}' for k, v in _hx_args(e.get('hx') or {}).items()], *_keywords(fields)]
+    m = e['method'].lower()
+    return (f'hx.{m}(' if m in _verbs else f'hx.request({m.upper()!r}, ') + ', '.join(args) + ')', note
+
+# %% ../nbs/03_preview.ipynb #73402e58
+_not_shown = {'script', 'style', 'template', 'title', 'head', 'meta', 'link'}
+
+def _first_text(soup):
+    "The first element of `soup` with text of its own, when its text has no digits (counts, times and ids change between runs)."
+    for el in soup.find_all(True):
+        if el.name in _not_shown or any(a.name in _not_shown for a in el.parents): continue
+        if ''.join(el.find_all(string=True, recursive=False)).strip() and not re.search(r'\d', el.text): return el
+
+# %% ../nbs/03_preview.ipynb #7c1bd50b
+def _checks(status:int, response:str|None, location:str|None) -> list[str]:
+    "Assertions on what came back: where a redirect went; an HTML fragment's top-level count and first stable text."
+    if 300 <= status < 400: return [f"test_eq(r.headers['location'], {location!r})"] if location else []
+    if response is None or status >= 400: return []
+    if not response.strip(): return ["test_eq(r.text.strip(), '')"]
+    if not response.lstrip().startswith('<'): return []
+    from bs4 import BeautifulSoup   # only when a test is asked for
+    soup = BeautifulSoup(response, 'html.parser')
+    res = [f'test_eq(len(r.fragment.find_all(recursive=False)), {len(soup.find_all(recursive=False))})'] if len(response) < 4000 else []   # frame.js keeps 4000 characters
+    if (el := _first_text(soup)) is not None:
+        n = soup.find_all(el.name).index(el)
+        res.append(f'test_eq(r.fragment.find_all({el.name!r})[{n}].text, {el.text!r})')
+    return res
+
+# %% ../nbs/03_preview.ipynb #041cd0d7
+def test_cell(entry:dict,                  # a request of a preview's log: method, path, query, form, status, hx headers
+              response:str|None=None,       # the body that came back (from `frame.js`), for assertions on the fragment
+              location:str|None=None,       # where a redirect led
+              app_name:str='app'            # the notebook's name for the app
+             ) -> str:
+    "A notebook cell that sends request `entry` again with `HxClient` and asserts what came back."
+    call, note = _call(entry)
+    page = None if _page_load(entry) else _page_of((entry.get('hx') or {}).get('hx-current-url'))
+    lines = ['from fastcore.test import test_eq', 'from fhnb import HxClient', '', f'hx = HxClient({app_name})']
+    if page: lines.append(f'hx.page({page!r})')
+    if note: lines.append(note)
+    if entry['status'] >= 500:   # `HxClient` raises what the handler raised: the cell reproduces the error
+        return '\n'.join([*lines, f"# the app answered {entry['status']} ({entry.get('error') or 'an error'}): this raises it until the handler is fixed", f'r = {call}'])
+    lines += [f'r = {call}', f"test_eq(r.status, {entry['status']})", *_checks(entry['status'], response, location)]
+    return '\n'.join(lines)
+
+test_cell.__test__ = False   # pytest collects `test_*` functions a test module imports: this one writes tests, it is not one
+
+# %% ../nbs/03_preview.ipynb #11d235ac
+def _app_name(port:int) -> str:
+    "The notebook's name for the app served on `port` (`app` when it has none)."
+    srv, ns = current_server(), _user_ns()
+    a = srv.apps.get(port) if srv is not None else None
+    if a is None or ns.get('app') is a: return 'app'
+    return next((k for k, v in ns.items() if v is a and not k.startswith('_')), 'app')
+
+# %% ../nbs/03_preview.ipynb #0d81d6ea
+def _led_to(log:list, e:dict) -> str|None:
+    "Where redirect `e` of `log` led: the GET that followed it within 2 s."
+    t = e.get('time') or 0
+    x = next((x for x in log if x.get('method') == 'GET' and 0 < (x.get('time') or 0) - t < 2), None)
+    return x and x['path'] + (f"?{x['query']}" if x.get('query') else '')
+
+# %% ../nbs/03_preview.ipynb #ca493af8
+def _answer(p:Preview, msg:dict):
+    "Answer the front end's `{ask: 'test', entry, response}` with `{answer: 'test', time, test}`: the entry as a test cell."
+    if msg.get('ask') != 'test': return
+    e = msg['entry']
+    cell = test_cell(e, msg.get('response'), _led_to(list(p._log), e), _app_name(p.port))
+    p.send(dict(answer='test', time=e.get('time'), test=cell))
 
 # %% ../nbs/03_preview.ipynb #3afd9b8c
 def _ip():
@@ -205,12 +334,17 @@ def inert(markup:str) -> str:
 # %% ../nbs/03_preview.ipynb #aedfb49c
 def _snapshot_html(body:str) -> str: return f'<div class="fhnb-snapshot"><p><small>{SNAPSHOT_NOTE}</small></p>{body}</div>'
 
-def _snapshot(srv:NbServer, path:str) -> str:
-    "The page at `path`, as inert static HTML."
-    req = urllib.request.Request(srv.url + path, headers={'HX-Fhnb-Preview': 'snapshot'})  # not any preview's own request
-    try:
-        with urllib.request.urlopen(req, timeout=5) as r: return _snapshot_html(inert(r.read().decode(errors='replace')))
-    except OSError as e: return _snapshot_html(f'<p>fhnb preview of <code>{html.escape(path)}</code> (no snapshot: {html.escape(str(e))})</p>')
+def _fetch(srv:NbServer, path:str, port:int|None=None) -> tuple[str, str]:
+    "The page at `path` of the app on `port` (default: the current one), as the server answers a browser, and its path after redirects."
+    req = urllib.request.Request(srv.url_for(port or srv.port) + path, headers={'HX-Fhnb-Preview': 'snapshot'})  # not any preview's own request
+    with urllib.request.urlopen(req, timeout=5) as r: return r.read().decode(errors='replace'), urlsplit(r.geturl()).path
+
+# %% ../nbs/03_preview.ipynb #41b5f713
+def _look(srv:NbServer, path:str, port:int|None=None) -> dict:
+    "A path preview's `snapshot` (the page as inert static HTML) and `lint` (the raw page's htmx mistakes, each naming the route)."
+    try: page, route = _fetch(srv, path, port)
+    except OSError as e: return dict(snapshot=_snapshot_html(f'<p>fhnb preview of <code>{html.escape(path)}</code> (no snapshot: {html.escape(str(e))})</p>'), lint=[])
+    return dict(snapshot=_snapshot_html(inert(page)), lint=[f'route {route}: {l}' for l in lint_page(page, srv.apps.get(port or srv.port), route)])
 
 # %% ../nbs/03_preview.ipynb #fa2253a6
 _url_chars = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?#]|%[0-9A-Fa-f]{2}")
@@ -234,12 +368,12 @@ def preview(target:str|FT='/',    # a path such as `'/todos?x=1'`, or a componen
     if isinstance(target, str):
         _check_path(target)
         srv = _server(app)
-        path, snap = target, _snapshot(srv, target)
+        path, look = target, _look(srv, target)
     elif _is_ft(target):
         srv = _server(app)
-        path, snap = COMPONENT_PATH.format(key=components.add(target)), _snapshot_html(inert(to_xml(target)))
+        path, look = COMPONENT_PATH.format(key=components.add(target)), dict(snapshot=_snapshot_html(inert(to_xml(target))))
     else: raise TypeError(f'preview: target is a {type(target).__name__}; pass a path such as "/" or a component (FT)')
-    return _track(Preview(url=srv.url, port=srv.port, path=path, height=height, proxy=s.proxy, snapshot=snap))
+    return _track(Preview(url=srv.url, port=srv.port, path=path, height=height, proxy=s.proxy, **look))
 
 # %% ../nbs/03_preview.ipynb #421b6e16
 def _ft_bundle(ft):
@@ -278,16 +412,21 @@ def app_state(ns:dict|None=None) -> tuple:
 
 # %% ../nbs/03_preview.ipynb #bd7f225c
 def _retake_snapshots(previews:list):
-    "Fetch the pages of path `previews` again for their `snapshot`: what a notebook saved now shows when reopened."
+    "Fetch the pages of path `previews` again for their `snapshot` (what a notebook saved shows when reopened) and `lint`."
     srv = current_server()
     for p in previews:
-        if srv is not None and srv.running and not p.path.startswith(COMPONENT_PATH.split('{')[0]): p.snapshot = _snapshot(srv, p.at or p.path)
+        if srv is not None and srv.running and not p.path.startswith(COMPONENT_PATH.split('{')[0]): 
+            for k, v in _look(srv, p.at or p.path, p.port).items(): setattr(p, k, v)
+
+def _retake_later(previews:list):
+    "`_retake_snapshots` on a thread: the cell, or the front end's message, does not wait for the pages."
+    if previews: threading.Thread(target=_retake_snapshots, args=(previews,), name='fhnb-snapshots', daemon=True).start()
 
 def refresh(skip_cell:int|None=None):
-    "Reload every live preview in place (except those made by cell number `skip_cell`); their snapshots follow on a thread."
+    "Reload every live preview in place (except those made by cell number `skip_cell`); their snapshots and lint follow on a thread."
     previews = [p for p in live_previews() if getattr(p, '_cell', None) != skip_cell]
     for p in previews: p.bump += 1
-    if previews: threading.Thread(target=_retake_snapshots, args=(previews,), name='fhnb-snapshots', daemon=True).start()   # the cell does not wait for the pages
+    _retake_later(previews)
 
 # %% ../nbs/03_preview.ipynb #b66d5b70
 _before = {}

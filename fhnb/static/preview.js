@@ -93,7 +93,27 @@ function responseFor(r, responses) {
   return best && best.x;
 }
 
-function requestItem(r) {
+/** The "copy as test" button of log entry `r`, and the cell once the kernel has written it (to copy by hand if the clipboard refused). */
+function testPart(v, r) {
+  if (r.status == null) return [];   // not answered yet: nothing to assert
+  const done = v.tests.get(r.time);
+  const label = !done ? 'copy as test' : done.copied ? 'copied as test ✓' : 'copy as test (the clipboard refused: copy the cell below)';
+  const btn = h('button', { className: 'fhnb-btn fhnb-copy-test', textContent: label,
+    title: 'Copy a notebook cell that sends this request again with HxClient and checks what comes back' });
+  btn.onclick = () => { btn.disabled = true; btn.textContent = 'writing the test…'; v.model.send({ ask: 'test', entry: r, response: r.response ?? null }); };
+  return [h('div', {}, btn), done ? h('pre', { className: 'fhnb-test' }, done.text) : null];
+}
+
+/** The kernel's answer to "copy as test": put the cell on the clipboard, and show it under its request. */
+async function onAnswer(v, msg) {
+  if (!msg || msg.answer !== 'test') return;
+  let copied = true;
+  try { await navigator.clipboard.writeText(msg.test); } catch (e) { copied = false; }
+  v.tests.set(msg.time, { text: msg.test, copied });
+  setInspector(v);
+}
+
+function requestItem(v, r) {
   const bad = r.status >= 400 || r.error;
   const sum = h('summary', { className: bad ? 'fhnb-bad' : '' },
     h('b', {}, r.method), ` ${r.path}${r.query ? '?' + r.query : ''} `,
@@ -106,13 +126,14 @@ function requestItem(r) {
   const tb = r.traceback || (r.status >= 500 && r.response ? errorOf(r.response).traceback || null : null);
   if (r.response && !tb) parts.push(h('div', {}, 'response'), h('pre', {}, r.response));
   if (r.error || tb) parts.push(h('div', {}, 'error'), h('pre', { className: 'fhnb-bad' }, tb || r.error));
-  return h('details', { className: 'fhnb-req' }, sum, ...parts);
+  parts.push(...testPart(v, r));
+  return h('details', { className: 'fhnb-req', open: v.tests.has(r.time) }, sum, ...parts);
 }
 
 /** The widget's elements, and the state of the page it shows. */
 function buildView(model, el) {
   el.classList.add('fhnb-preview');
-  const v = { model, el, route: null, current: model.get('path'), scrollY: 0, lastY: 0, responses: [], pages: 0, alive: true, polling: false };
+  const v = { model, el, route: null, current: model.get('path'), scrollY: 0, lastY: 0, responses: [], tests: new Map(), pages: 0, alive: true, polling: false };
   v.reload = h('button', { className: 'fhnb-btn', title: 'Reload', textContent: '⟳' });
   v.address = h('input', { className: 'fhnb-address', spellcheck: false, title: 'Path on the app; Enter to go' });
   v.address.setAttribute('data-lm-suppress-shortcuts', 'true');
@@ -121,6 +142,8 @@ function buildView(model, el) {
   v.sizes.forEach((b) => { b.dataset.viewport = b.textContent; });
   v.count = h('span', { className: 'fhnb-count' });
   v.inspect = h('button', { className: 'fhnb-btn', title: 'Requests of this preview' }, 'requests', v.count);
+  v.lint = h('button', { className: 'fhnb-btn fhnb-lint', title: 'htmx mistakes on this page (fhnb.lint)', hidden: true });
+  v.lintLines = h('div', { className: 'fhnb-lint-lines', hidden: true });
   v.open = h('a', { className: 'fhnb-btn', target: '_blank', rel: 'noopener', title: 'Open in a new tab', textContent: '↗' });
   v.note = h('div', { className: 'fhnb-note' });
   v.error = errorBar();
@@ -129,7 +152,7 @@ function buildView(model, el) {
   v.stage = h('div', { className: 'fhnb-stage' }, v.iframe, v.down);
   v.list = h('div', { className: 'fhnb-list' });
   v.pane = h('div', { className: 'fhnb-inspector' }, v.list);
-  el.append(h('div', { className: 'fhnb-bar' }, v.reload, v.form, ...v.sizes, v.inspect, v.open), v.note, v.error.bar, v.stage, v.pane);
+  el.append(h('div', { className: 'fhnb-bar' }, v.reload, v.form, ...v.sizes, v.lint, v.inspect, v.open), v.lintLines, v.note, v.error.bar, v.stage, v.pane);
   return v;
 }
 
@@ -193,7 +216,16 @@ function setInspector(v) {
   v.pane.style.display = on ? '' : 'none';
   v.inspect.classList.toggle('fhnb-on', on);
   if (on) v.list.replaceChildren(...(v.model.get('requests') || []).slice().reverse()
-    .map((r) => requestItem(r.response ? r : { ...r, response: (responseFor(r, v.responses) || {}).text })));
+    .map((r) => requestItem(v, r.response ? r : { ...r, response: (responseFor(r, v.responses) || {}).text })));
+}
+
+/** The toolbar's "⚠ N htmx" badge, and the lines it opens: the kernel's `lint` of the page, one line per mistake. */
+function setLint(v) {
+  const lines = v.model.get('lint') || [];
+  v.lint.hidden = !lines.length;
+  v.lint.textContent = `⚠ ${lines.length} htmx`;
+  v.lintLines.replaceChildren(...lines.map((l) => h('div', { className: 'fhnb-lint-line' }, l)));
+  if (!lines.length) v.lintLines.hidden = true;
 }
 
 function setCount(v) { const n = v.model.get('count'); v.count.textContent = n ? ` ${n}` : ''; }
@@ -226,7 +258,7 @@ function onLocation(v, d) {
   const { model, iframe } = v;
   if (d.fresh) { v.pages++; clearError(v); }   // a page of the app loaded
   if (v.scrollY && d.y === 0) { iframe.contentWindow.postMessage({ fhnb: 'scroll', y: v.scrollY }, '*'); v.scrollY = 0; }
-  if (d.path !== v.current || !model.get('at')) { model.set('at', d.path); model.save_changes(); }  // for the inspector
+  if (d.path !== model.get('at')) { model.set('at', d.path); model.save_changes(); }  // for the inspector, the snapshot and the lint
   v.current = d.path; v.lastY = d.y; v.address.value = d.path;
   if (v.route) v.open.href = src(v, d.path);
 }
@@ -373,6 +405,7 @@ function wireToolbar(v) {
   };
   v.address.addEventListener('keydown', (e) => e.stopPropagation());  // keep JupyterLab's shortcuts out of the address bar
   v.sizes.forEach((b) => { b.onclick = () => { model.set('viewport', b.dataset.viewport); model.save_changes(); }; });
+  v.lint.onclick = () => { v.lintLines.hidden = !v.lintLines.hidden; };
   v.inspect.onclick = () => { model.set('inspector', !model.get('inspector')); model.save_changes(); };
 }
 
@@ -382,15 +415,18 @@ function followModel(v) {
   const changes = {
     bump: () => reloadPage(v), path: () => load(v, model.get('path')), height: () => setHeight(v), viewport: () => setViewport(v),
     inspector: () => setInspector(v), requests: () => { setCount(v); setInspector(v); }, count: () => setCount(v), failure: () => onFailure(v),
-    snapshot: () => rememberSnapshot(model),
+    snapshot: () => rememberSnapshot(model), lint: () => setLint(v),
   };
   for (const [name, f] of Object.entries(changes)) model.on(`change:${name}`, f);
+  const answer = (msg) => onAnswer(v, msg);
+  model.on('msg:custom', answer);
   // ipywidgets marks a model's comm dead when its kernel restarts: the server was in that kernel
   const restarted = () => goDown(v, 'restarted');
   model.on('comm_live_update', restarted);
   const unfollowKernel = followKernel(v);
   return () => {
     for (const [name, f] of Object.entries(changes)) model.off(`change:${name}`, f);
+    model.off('msg:custom', answer);
     model.off('comm_live_update', restarted);
     unfollowKernel();
   };
@@ -413,7 +449,7 @@ function render({ model, el }) {
   v.iframe.addEventListener('load', () => onFrameLoad(v));
   wireToolbar(v);
   const unfollow = followModel(v);
-  setHeight(v); setViewport(v); setInspector(v); setCount(v);
+  setHeight(v); setViewport(v); setInspector(v); setCount(v); setLint(v);
   v.address.value = v.current;
   connect(v);
   keepSnapshots(model);
