@@ -107,7 +107,7 @@ class HxClient:
 
     def page(self, path:str='/', **params) -> HxResponse:
         "A browser's plain GET of a full page; later requests come from it (`HX-Current-URL`)."
-        r = HxResponse(self.client.get(path, params=params), 'GET', path)
+        r = HxResponse(self.client.get(path, **({'params': params} if params else {})), 'GET', path)   # empty params would drop a query in `path`
         self.url, self._page = str(r.response.url), r.text  # with its query, as HTMX sends `HX-Current-URL`
         return r
 
