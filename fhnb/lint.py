@@ -4,12 +4,14 @@
 
 # %% ../nbs/12_lint.ipynb #7f162acc
 from __future__ import annotations
-import difflib, re
+import asyncio, difflib, re
+from concurrent.futures import ThreadPoolExecutor
+from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 from starlette.routing import Match
 
 # %% auto #0
-__all__ = ['HX_ATTRIBUTES', 'misspelling', 'route_match', 'lint', 'lint_app']
+__all__ = ['HX_ATTRIBUTES', 'misspelling', 'route_match', 'Page', 'lint', 'lint_app']
 
 # %% ../nbs/12_lint.ipynb #3c4e01a1
 HX_ATTRIBUTES = frozenset('''get post put patch delete trigger target swap swap-oob select select-oob vals vars confirm prompt boost push-url
@@ -38,14 +40,39 @@ def route_match(app, method:str, path:str) -> str:
 def _paths(app, method:str) -> list[str]:
     return sorted({r.path for r in getattr(app, 'routes', ()) if method.upper() in (getattr(r, 'methods', None) or ())})
 
+# %% ../nbs/12_lint.ipynb #3a2ae06c
+_void = {'area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'source', 'track', 'wbr'}
+
+class Page(HTMLParser):
+    "A page's elements in document order (`tag`, `attrs`, the first words of their `text`), and the ids, classes and tags it has."
+    def __init__(self, html:str):
+        super().__init__(convert_charrefs=True)
+        self.elements, self._open, self.ids, self.classes, self.tags = [], [], set(), set(), set()
+        self.feed(html); self.close()
+
+    def handle_starttag(self, tag, attrs):
+        el = dict(tag=tag, attrs={k: v or '' for k, v in attrs}, text=[])
+        self.elements.append(el); self.tags.add(tag)
+        if el['attrs'].get('id'): self.ids.add(el['attrs']['id'])
+        self.classes.update(el['attrs'].get('class', '').split())
+        if tag not in _void: self._open.append(el)
+
+    def handle_endtag(self, tag):
+        while self._open and self._open.pop()['tag'] != tag: pass
+
+    def handle_data(self, data):
+        for el in self._open:
+            if len(el['text']) < 8: el['text'].append(data)
+
 # %% ../nbs/12_lint.ipynb #569c5c9a
 _relative_targets = re.compile(r'^(this|closest|find|next|previous|body|document|window|host|inherit)\b')
 
-def _name(el) -> str:
+def _name(el:dict) -> str:
     "How a line names element `el`: its tag with its id, name or first words"
-    key = next((f'{k}="{el[k]}"' for k in ('id', 'name') if el.get(k)), None)
-    text = ' '.join(el.get_text(' ', strip=True).split()[:4])
-    return f'<{el.name} {key}>' if key else f'<{el.name}>' + (f' "{text}"' if text else '')
+    a = el['attrs']
+    key = next((f'{k}="{a[k]}"' for k in ('id', 'name') if a.get(k)), None)
+    text = ' '.join(' '.join(el['text']).split()[:4])
+    return f"<{el['tag']} {key}>" if key else f"<{el['tag']}>" + (f' "{text}"' if text else '')
 
 def _url_problem(app, el, attr, url, page_path):
     if not url or '{' in url or url.startswith('#'): return None
@@ -59,9 +86,19 @@ def _url_problem(app, el, attr, url, page_path):
     return f'{_name(el)} {attr}="{url}": {method} {u.path}: {why}' + (f" (the app's {method} routes: {', '.join(have[:6])})" if have else '')
 
 # %% ../nbs/12_lint.ipynb #0f29482c
-def _target_problem(soup, el, attr, sel):
+_simple = re.compile(r'([a-zA-Z][\w-]*)?(?:#([\w-]+)|\.([\w-]+))?')
+
+def _found(page:Page, sel:str, html:str) -> bool:
+    "Whether CSS selector `sel` matches an element of `page`; plain selectors by the page's ids, classes and tags, others by soupsieve."
+    parts = [_simple.fullmatch(s.strip()) for s in sel.split(',')]
+    if all(m and any(m.groups()) for m in parts):
+        return any((not t or t.lower() in page.tags) and (not i or i in page.ids) and (not c or c in page.classes) for t, i, c in (m.groups() for m in parts))
+    from bs4 import BeautifulSoup   # a selector that needs a CSS engine: rare
+    return BeautifulSoup(html, 'html.parser').select_one(sel) is not None
+
+def _target_problem(page, html, el, attr, sel):
     if not sel or _relative_targets.match(sel.strip()): return None
-    try: hit = soup.select_one(sel)
+    try: hit = _found(page, sel, html)
     except Exception: return f'{_name(el)} {attr}="{sel}": not a CSS selector'
     return None if hit else f'{_name(el)} {attr}="{sel}": matches nothing on the page'
 
@@ -70,26 +107,48 @@ def lint(html:str,        # a page the app answered
          path:str='/'     # the page's own path, for relative URLs
         ) -> list[str]:
     "One line per mistake in `html`'s htmx attributes: URLs no route of `app` answers, targets that match nothing, misspelled names"
-    from bs4 import BeautifulSoup   # only when a page is linted
-    soup, res = BeautifulSoup(html, 'html.parser'), []
-    for el in soup.find_all(True):
-        for attr, val in el.attrs.items():
+    page, res = Page(html), []
+    for el in page.elements:
+        for attr, val in el['attrs'].items():
             base = attr.removeprefix('data-')
             if not base.startswith('hx-'): continue
             if near := misspelling(attr): res.append(f'{_name(el)} {attr}: not an htmx attribute; did you mean {near}?')
             elif base.removeprefix('hx-') in _METHODS and app is not None: res.append(_url_problem(app, el, attr, val, path))
-            elif base == 'hx-target': res.append(_target_problem(soup, el, attr, val))
+            elif base == 'hx-target': res.append(_target_problem(page, html, el, attr, val))
     return [r for r in res if r]
 
 # %% ../nbs/12_lint.ipynb #202f24f7
-def lint_app(app, paths:list[str]|None=None) -> list[str]:
-    "`lint` of the pages `app` answers at `paths` (default: its GET routes without path parameters), each line naming its route."
-    from starlette.testclient import TestClient
-    paths = paths or [r.path for r in getattr(app, 'routes', ()) if 'GET' in (getattr(r, 'methods', None) or ()) and '{' not in r.path]
-    client, res = TestClient(app, raise_server_exceptions=False), {}
+async def _get(app, path:str, timeout:float) -> tuple[int, dict, bytes]:
+    "Status, headers and body of `app`'s answer to a browser's GET of `path` (status 0: no complete answer within `timeout` s)."
+    u, out, asked = urlsplit(path), dict(status=0, headers={}, body=[]), []
+    scope = dict(type='http', http_version='1.1', method='GET', scheme='http', path=u.path, raw_path=u.path.encode(), root_path='',
+                 query_string=u.query.encode(), headers=[(b'host', b'testserver'), (b'accept', b'text/html')], server=('testserver', 80), client=('127.0.0.1', 1))
+    async def receive():
+        if asked: return {'type': 'http.disconnect'}   # the page went away: a stream stops
+        asked.append(1); return {'type': 'http.request', 'body': b'', 'more_body': False}
+    async def send(m):
+        if m['type'] == 'http.response.start': out.update(status=m['status'], headers={k.decode('latin-1').lower(): v.decode('latin-1') for k, v in m['headers']})
+        elif m['type'] == 'http.response.body': out['body'].append(m.get('body', b''))
+    try: await asyncio.wait_for(app(scope, receive, send), timeout)
+    except Exception: return 0, {}, b''
+    return out['status'], out['headers'], b''.join(out['body'])
+
+async def _pages(app, paths:list[str], timeout:float) -> dict:
+    "Each path's page as a browser ends up seeing it: `{final path: html}` (redirects followed, HTML answers only)."
+    pages = {}
     for p in paths:
-        r = client.get(p, follow_redirects=True)
-        if r.status_code < 400 and r.headers.get('content-type', '').startswith('text/html'):
-            page = urlsplit(str(r.url)).path
-            for line in lint(r.text, app, page): res.setdefault(f'route {page}: {line}', None)   # a shared login page once
-    return list(res)
+        for _ in range(5):
+            status, headers, body = await _get(app, p, timeout)
+            if status in (301, 302, 303, 307, 308) and headers.get('location', '').startswith('/'): p = headers['location']; continue
+            if status and status < 400 and headers.get('content-type', '').startswith('text/html'): pages[urlsplit(p).path] = body.decode(errors='replace')
+            break
+    return pages
+
+def lint_app(app, paths:list[str]|None=None, timeout:float=5) -> list[str]:
+    "`lint` of the pages `app` answers at `paths` (default: its GET routes without path parameters), each line naming its route."
+    paths = paths or [r.path for r in getattr(app, 'routes', ()) if 'GET' in (getattr(r, 'methods', None) or ()) and '{' not in r.path]
+    try: asyncio.get_running_loop()
+    except RuntimeError: pages = asyncio.run(_pages(app, paths, timeout))
+    else:   # called from a running loop (a notebook's): on a thread of its own
+        with ThreadPoolExecutor(1) as ex: pages = ex.submit(asyncio.run, _pages(app, paths, timeout)).result()
+    return [f'route {p}: {line}' for p, html in pages.items() for line in lint(html, app, p)]
