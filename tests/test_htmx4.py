@@ -3,7 +3,7 @@ counter and WebSocket chat, and the todo app's whole preview flow. JupyterLab in
 import re, shutil
 from pathlib import Path
 import pytest
-from harness import open_notebook, run_all_cells
+from harness import open_notebook, run_all_cells, run_cell, write_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUTES = ['direct', 'proxy']
@@ -69,3 +69,76 @@ def test_live_htmx4_app_under_fhnb_serve(tmp_path):
             ws.send(json.dumps({'msg': 'hi', 'headers': {'HX-Request': 'true'}}))   # htmx 4 puts the headers beside the form's values
             assert '<li>hi</li>' in ws.recv(timeout=10)
             assert 'hx-swap-oob="true"' in ws.recv(timeout=10)   # the emptied input, swapped in by id
+
+# ---------- the todo app's preview flow, on htmx 2 and htmx 4, direct and through the proxy ----------
+
+def todo_cells(htmx4:bool) -> list[str]:
+    "DESIGN.md's Todo app as notebook cells, on htmx 4 if `htmx4`."
+    four = ', htmx4=True' if htmx4 else ''
+    return [("from fasthtml.common import *\n"
+             f"app, rt, todos, Todo = fast_app('data/todos.db'{four}, todos=dict(id=int, title=str, done=bool, pk='id'))"),
+            todo_routes('Todos'), "from fhnb import *\nserve_nb(app)", "preview('/')"]
+
+def todo_routes(title:str) -> str:
+    return ("@rt('/')\n"
+            f"def get(): return Titled({title!r}, Ul(*[Li(t.title) for t in todos()], id='list'),\n"
+            "    Form(Input(name='title'), Button('Add'), hx_post='/add', hx_target='#list', hx_swap='beforeend'))\n\n"
+            "@rt('/add')\n"
+            "def post(title: str): return Li(todos.insert(title=title, done=False).title)")
+
+@pytest.mark.browser
+@pytest.mark.parametrize('route', ROUTES)
+@pytest.mark.parametrize('version', ['2', '4'])
+def test_todo_preview_flow(lab, page, version, route):
+    "The preview's main flow on htmx `version` by `route`: the page, an Add swap, a routes cell re-run, a row from a cell, the inspector, the error bar."
+    (lab.root/'data').mkdir()
+    write_notebook(lab.root/'todo.ipynb', *todo_cells(version == '4'))
+    force_route(page, lab, route)
+    open_notebook(page, lab, 'todo.ipynb')
+    run_all_cells(page)
+
+    # the page shows, on the htmx asked for, by the route asked for
+    todo = frame(page, 0)
+    todo.wait_for_selector('h1:has-text("Todos")')
+    assert todo.evaluate('htmx.version').startswith(version)
+    assert_route(page, lab, 0, route)
+
+    # type and press Add: an HTMX swap inside the iframe, not a reload
+    todo.evaluate('window.__kept = 1')
+    todo.fill('input[name=title]', 'Buy milk')
+    todo.click('button:has-text("Add")')
+    todo.wait_for_selector('#list li:has-text("Buy milk")')
+    assert todo.evaluate('window.__kept') == 1
+
+    # re-running the routes cell shows the new page
+    run_cell(page, todo_routes('My todos'), index=1)
+    todo.wait_for_selector('h1:has-text("My todos")', timeout=10_000)
+    assert todo.inner_text('#list').count('Buy milk') == 1
+
+    # a row inserted from a cell appears
+    run_cell(page, "todos.insert(title='From a cell', done=False)")
+    todo.wait_for_selector('#list li:has-text("From a cell")', timeout=10_000)
+
+    # the inspector lists the POST with 200, the form it sent and the fragment that came back
+    pv = page.locator('.fhnb-preview').nth(0)
+    pv.locator('button[title="Requests of this preview"]').click()
+    post = pv.locator('.fhnb-req summary', has_text='POST /add')
+    post.first.wait_for(timeout=10_000)
+    assert ' 200 ' in post.first.inner_text()
+    post.first.click()
+    opened = pv.locator('.fhnb-req[open]').first.inner_text()
+    assert 'title = Buy milk' in opened and '<li>Buy milk</li>' in opened, opened
+
+    # a failing handler shows in the error bar, and the server lives on
+    run_cell(page, "@rt('/boom')\ndef post(): return 1/0\n\nButton('Boom', hx_post='/boom', id='boom')")
+    boom = frame(page, 1)
+    assert boom.evaluate('htmx.version').startswith(version)
+    assert_route(page, lab, 1, route)
+    boom.click('#boom')
+    bar = page.locator('.fhnb-preview').nth(1).locator('.fhnb-error')
+    bar.wait_for(state='visible', timeout=10_000)
+    assert bar.locator('.fhnb-error-text').inner_text() == 'ZeroDivisionError: division by zero'
+    assert 'in post: def post(): return 1/0' in bar.locator('.fhnb-error-where').inner_text()
+    todo.fill('input[name=title]', 'After the error')
+    todo.click('button:has-text("Add")')
+    todo.wait_for_selector('#list li:has-text("After the error")')

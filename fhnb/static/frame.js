@@ -1,7 +1,7 @@
 // fhnb frame script: served into every page of the kernel's server (NbServer.head_snippets).
 // Inside a preview iframe it tells the widget the page's height and location, restores the
 // scroll position the widget asks for, and, when the page comes through jupyter-server-proxy
-// ({base}proxy/{port}/...), keeps root-relative URLs (hx-post="/add", href="/x") under that prefix.
+// ({base}proxy/{port}/...), keeps root-relative URLs (hx-post="/add", href="/x", WebSockets, SSE) under that prefix.
 // It reports what came back to HTMX requests (the widget shows a failed one in its error bar), and requests that got no answer.
 (() => {
   if (window.parent === window || window.__fhnbFrame) return;  // a page opened in its own tab: nothing to do
