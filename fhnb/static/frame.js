@@ -1,7 +1,7 @@
 // fhnb frame script: served into every page of the kernel's server (NbServer.head_snippets).
 // Inside a preview iframe it tells the widget the page's height and location, restores the
 // scroll position the widget asks for, and, when the page comes through jupyter-server-proxy
-// ({base}proxy/{port}/...), keeps root-relative URLs (hx-post="/add", href="/x") under that prefix.
+// ({base}proxy/{port}/...), keeps root-relative URLs (hx-post="/add", href="/x", WebSockets, SSE) under that prefix.
 // It reports what came back to HTMX requests (the widget shows a failed one in its error bar), and requests that got no answer.
 (() => {
   if (window.parent === window || window.__fhnbFrame) return;  // a page opened in its own tab: nothing to do
@@ -22,6 +22,21 @@
     }
   };
 
+  // htmx's ws and sse extensions (2 and 4) open `ws-connect="/chat"`, `hx-ws-connect`, `sse-connect` themselves, with
+  // `new WebSocket`/`new EventSource` on this page's host: under the proxy those sockets need the prefix too.
+  // (htmx 4's sse goes through htmx's own request, fixed below.) Wrapping the constructors covers every extension and version.
+  /** The same-host URL `u` (http(s) or ws(s), absolute or not) under the proxy prefix. @param {string|URL} u */
+  const fixSocketUrl = (u) => {
+    const url = new URL(String(u), location.href);
+    if (url.host !== location.host || fix(url.pathname) === url.pathname) return u;
+    url.pathname = fix(url.pathname);
+    return url.href;
+  };
+  if (prefix) for (const name of ['WebSocket', 'EventSource']) {
+    const Native = window[name];
+    if (Native) window[name] = class extends Native { constructor(url, opts) { super(fixSocketUrl(url), opts); } };
+  }
+
   const key = () => window.name.replace(/^fhnb-/, '');  // the widget names its iframe; the server logs HX-* headers
   document.addEventListener('htmx:configRequest', (e) => {   // htmx 2
     e.detail.path = fix(e.detail.path);
@@ -29,9 +44,13 @@
   });
   // htmx 4 names its events htmx:phase:action, with a `ctx`; fasthtml sets its metaCharacter to '-' (htmx-after-request)
   const on4 = (phase, action, f) => { for (const c of [':', '-']) document.addEventListener(`htmx${c}${phase}${c}${action}`, f); };
+  // jupyter-server-proxy streams a response only when the request's Accept is exactly text/event-stream (it buffers
+  // the rest to the end, which an endless stream never reaches); htmx 4's sse asks for "text/html, text/event-stream".
+  const sseSource = (el) => !!(el && el.getAttributeNames && el.getAttributeNames().some((n) => /sse[:-]connect$/.test(n)));
   on4('config', 'request', (e) => {
-    const r = e.detail.ctx.request;
+    const c = e.detail.ctx, r = c.request;
     r.action = fix(r.action);
+    if (prefix && sseSource(c.sourceElement)) r.headers.Accept = 'text/event-stream';
     if (window.name) r.headers['HX-Fhnb-Preview'] = key();
   });
 
