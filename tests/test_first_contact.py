@@ -64,6 +64,12 @@ def test_seed_hand_built_page_is_interactive(lab, page):
     f.fill('input[name=username]', 'zoe')
     f.press('input[name=username]', 'Enter')
     f.wait_for_selector('#welcome-msg p:has-text("Welcome zoe!")', timeout=10_000)
+    pv = page.locator('.fhnb-preview').first   # the inspector says what fhnb did to the page
+    pv.locator('button[title="Requests of this preview"]').click()
+    get = pv.locator('.fhnb-req summary', has_text='GET /').first
+    get.wait_for(timeout=10_000)
+    get.click()
+    assert "added the app's headers" in pv.locator('.fhnb-req[open] .fhnb-note-line').first.inner_text()
     run_cell(page, "print([u.username for u in users()])")
     assert "['zoe']" in page.locator('.jp-Cell').last.locator('.jp-OutputArea').inner_text()
 

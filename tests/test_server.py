@@ -191,7 +191,7 @@ def test_guard_refuses_forged_host_and_foreign_origin(kernel):
         assert httpx.request(verb.upper(), url + '/add', headers={'origin': 'http://evil.example'}).status_code == 403
     # the app itself would have allowed it: FastHTML adds allow-all CORS in a notebook
     assert kernel.ok('print(any("CORS" in repr(m) for m in app.user_middleware))').stdout.strip() == 'True'
-    assert httpx.post(url + '/add', data={'title': 'same'}, headers={'origin': url}).text.count('same') == 1
+    assert httpx.post(url + '/add', data={'title': 'same'}, headers={'origin': url}).text.count('<p>same</p>') == 1   # (the page's head has fhnb's frame script)
     assert httpx.post(url + '/add', data={'title': 'no origin'}).status_code == 200
     assert httpx.get(url, headers={'host': f'localhost:{port}'}).status_code == 200
     # through the Jupyter server's proxy: the page's Host and Origin, and the proxy's prefix
