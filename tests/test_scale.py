@@ -2,12 +2,12 @@
 two `fhnb serve` processes in two empty folders (two machines), and Debian's nginx balancing between them.
 Every command of the guide is read out of README.md and run here, with host names replaced by loopback ports."""
 from __future__ import annotations
-import os, re, shlex, signal, subprocess, sys, threading, time
+import os, random, re, shlex, signal, socket, subprocess, sys, threading, time
 from contextlib import contextmanager
 from pathlib import Path
 import httpx
 from bs4 import BeautifulSoup
-from harness import free_port, wait_http
+from harness import wait_http
 from services import postgres, nginx, psql
 
 README = Path(__file__).resolve().parent.parent/'README.md'
@@ -17,6 +17,17 @@ def guide_blocks() -> list[tuple[str, str]]:
     "The fenced code blocks (language, text) of the README's deploy guide, in order."
     guide = README.read_text().split('\n## Deploying on several machines\n', 1)[1].split('\n## ', 1)[0]
     return re.findall(r'```(\w+)\n(.*?)```', guide, re.S)
+
+def listen_ports(n:int) -> list[int]:
+    "`n` distinct free loopback ports below Linux's ephemeral range: no outgoing connection (the workers' to PostgreSQL) can take one before its server binds it."
+    ports = []
+    while len(ports) < n:
+        p = random.randint(20000, 32000)
+        with socket.socket() as sock:
+            try: sock.bind(('127.0.0.1', p))
+            except OSError: continue
+        if p not in ports: ports.append(p)
+    return ports
 
 def local(text:str, names:dict) -> str:
     "`text` with the guide's host names (and ports) replaced by this machine's loopback addresses."
@@ -64,7 +75,7 @@ def test_deploy_guide_through_nginx(tmp_path):
     with postgres() as admin:
         server = re.search(r'@([^/]+)/', admin).group(1)                    # 127.0.0.1:PORT of the throwaway cluster
         admin_user = admin.split('//')[1].split('@')[0]                      # its administrator (with password)
-        p1, p2, front = free_port(), free_port(), free_port()
+        p1, p2, front = listen_ports(3)
         names = {'postgres@db.internal:5432': f'{admin_user}@{server}', 'db.internal:5432': server,
                  'app1.internal:5001': f'127.0.0.1:{p1}', 'app2.internal:5001': f'127.0.0.1:{p2}', 'listen 80;': f'listen 127.0.0.1:{front};',
                  'todos.example.com': '127.0.0.1'}
