@@ -121,6 +121,20 @@ def run_all_cells(page, timeout:float=120_000):
                            "![...document.querySelectorAll('.jp-InputPrompt')].some(p => p.textContent.includes('*')); }",
                            timeout=timeout)
 
+def notebook_errors(page) -> list[str]:
+    "The error outputs the current notebook shows (tracebacks, stderr), to say why a cell's output is missing."
+    return page.eval_on_selector_all('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]',
+                                     'els => els.map(e => e.innerText.slice(-1500))')
+
+def frame(page, n:int, timeout:float=30_000):
+    "The `n`th preview's page (a Playwright Frame), scrolled into view; if there is none, fail with the notebook's errors."
+    pv = page.locator('.fhnb-preview').nth(n)
+    try: pv.wait_for(state='attached', timeout=timeout)
+    except Exception: raise AssertionError(f'no preview #{n}; the notebook shows these errors: {notebook_errors(page)}') from None
+    pv.scroll_into_view_if_needed()
+    pv.wait_for(state='visible', timeout=timeout)
+    return pv.locator('iframe').first.element_handle().content_frame()
+
 def screenshot(page, name:str) -> Path:
     "Save a screenshot under test-artifacts/ and return its path."
     ARTIFACTS.mkdir(exist_ok=True)

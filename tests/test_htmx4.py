@@ -6,7 +6,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 import httpx, pytest
 from websockets.sync.client import connect
-from harness import open_notebook, run_all_cells, run_cell, serving, write_notebook
+from harness import frame, open_notebook, run_all_cells, run_cell, serving, write_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUTES = ['direct', 'proxy']
@@ -14,11 +14,6 @@ ROUTES = ['direct', 'proxy']
 def force_route(page, lab, route:str):
     "For `proxy`, the browser reaches no loopback port but JupyterLab's, so every preview goes through jupyter-server-proxy."
     if route == 'proxy': page.context.route(re.compile(rf'^http://127\.0\.0\.1:(?!{lab.port}/)\d+/'), lambda r: r.abort())
-
-def frame(page, n:int):
-    "The `n`th preview's page (a Playwright Frame)."
-    page.wait_for_selector(f'.fhnb-preview >> nth={n}', timeout=30_000)
-    return page.locator('.fhnb-preview iframe').nth(n).element_handle().content_frame()
 
 def assert_route(page, lab, n:int, route:str):
     "Preview `n` took `route`, and its page came that way."

@@ -5,7 +5,7 @@ import nbformat
 from pathlib import Path
 from urllib.parse import urlsplit
 import pytest
-from harness import CHROMIUM, CHROMIUM_ARGS, JupyterLab, free_port, write_notebook, open_notebook, run_all_cells, run_cell, screenshot
+from harness import CHROMIUM, CHROMIUM_ARGS, JupyterLab, free_port, write_notebook, open_notebook, run_all_cells, run_cell, screenshot, frame
 
 APP = ("from fasthtml.common import *\n"
        "app, rt, todos, Todo = fast_app('data/todos.db', todos=dict(id=int, title=str, done=bool, pk='id'))")
@@ -152,11 +152,6 @@ def record_requests(page) -> list[str]:
 
 def off_machine(urls) -> list[str]:
     return [u for u in urls if urlsplit(u).scheme in ('http', 'https', 'ws', 'wss') and urlsplit(u).hostname != '127.0.0.1']
-
-def frame(page, n:int):
-    "The `n`th preview's page (a Playwright Frame)."
-    page.wait_for_selector(f'.fhnb-preview >> nth={n}', timeout=30_000)
-    return page.locator('.fhnb-preview iframe').nth(n).element_handle().content_frame()
 
 STYLE_PROBE = '''() => {
     const props = ['font-family', 'font-size', 'color', 'background-color', 'line-height', 'margin-top', 'padding-top', 'border-top-width'];
