@@ -11,6 +11,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, PlainTextResponse
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
+from fastcore.basics import patch
 from fastcore.xml import to_xml
 from fasthtml.core import flat_xt
 
@@ -27,7 +28,7 @@ def manifest() -> dict:
     "The vendored assets: `fhnb/static/vendor/manifest.json` (`assets`: where each came from, its sha256 and licence)"
     return json.loads((_static/'vendor'/'manifest.json').read_text())
 
-# %% ../nbs/01_assets.ipynb #f040a453
+# %% ../nbs/01_assets.ipynb #37d17771
 _types = {'.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
           '.json': 'application/json', '.map': 'application/json', '.md': 'text/markdown; charset=utf-8', '': 'text/plain; charset=utf-8'}
 _immutable = 'public, max-age=31536000, immutable'
@@ -37,6 +38,8 @@ def _route_path(scope) -> str:
     path, root = scope['path'], scope.get('root_path', '')
     return path[len(root):] if root and path.startswith(root + '/') else path
 
+
+# %% ../nbs/01_assets.ipynb #80e5f97f
 class _Static(StaticFiles):
     def file_response(self, full_path, stat_result, scope, status_code=200):
         parts = _route_path(scope).strip('/').split('/')
@@ -51,6 +54,7 @@ class _Static(StaticFiles):
         except HTTPException as e: return PlainTextResponse(e.detail, status_code=e.status_code, headers=e.headers)
 
 static_app = _Static(packages=[('fhnb', 'static')])  # mount at `STATIC_PATH`
+
 
 # %% ../nbs/01_assets.ipynb #705ec90a
 _local = {a['url']: f"{STATIC_PATH}/vendor/{a['path']}" for a in manifest()['assets']}
@@ -79,7 +83,7 @@ def asset_urls(html:str) -> list[str]:
     "URLs of the scripts and stylesheets `html` loads"
     return [a or b for a, b in _asset_re.findall(html)]
 
-# %% ../nbs/01_assets.ipynb #e0da1de2
+# %% ../nbs/01_assets.ipynb #acb68ef0
 @cache
 def _takes_scope(f) -> bool:
     try: return 'scope' in signature(f).parameters
@@ -92,6 +96,8 @@ def _charset(content_type:str) -> str:
     m = re.search(r'charset=([\w-]+)', content_type, re.I)
     return m[1] if m else 'utf-8'
 
+
+# %% ../nbs/01_assets.ipynb #cd2d6349
 class HtmlRewrite:
     "ASGI middleware: `app` with each complete `text/html` response body passed through `rewrites`"
     max_size = 32 * 2**20   # bigger pages pass through unchanged
@@ -108,27 +114,33 @@ class HtmlRewrite:
         return (h.get('content-type', '').startswith('text/html') and 'content-encoding' not in h
                 and n.isdigit() and int(n) <= self.max_size)
 
-    async def __call__(self, scope, receive, send):
-        if scope['type'] != 'http' or scope['method'] == 'HEAD' or not self.rewrites: return await self.app(scope, receive, send)
-        start, chunks = None, []
-        async def _send(msg):
-            nonlocal start
-            if msg['type'] == 'http.response.start' and self._buffers(msg): start = msg; return
-            if start is None: return await send(msg)
-            if msg['type'] != 'http.response.body':  # e.g. a file sent by path: nothing to rewrite
-                held, start = start, None
-                await send(held); return await send(msg)
-            chunks.append(msg.get('body', b''))
-            if msg.get('more_body'): return
-            held, start, body = start, None, b''.join(chunks)
-            headers = MutableHeaders(raw=list(held['headers']))
-            cs = _charset(headers.get('content-type', ''))
-            try: body = self.rewrite(body.decode(cs), scope).encode(cs, 'xmlcharrefreplace')
-            except (UnicodeDecodeError, LookupError): pass   # not text we can read: send it as it came
-            headers['content-length'] = str(len(body))
-            await send({**held, 'headers': headers.raw})
-            await send({'type': 'http.response.body', 'body': body})
-        await self.app(scope, receive, _send)
+
+# %% ../nbs/01_assets.ipynb #77dafd45
+@patch
+async def __call__(self:HtmlRewrite, scope, receive, send):
+    "Buffer a complete `text/html` body, rewrite it, fix its `content-length`; pass everything else through"
+
+    if scope['type'] != 'http' or scope['method'] == 'HEAD' or not self.rewrites: return await self.app(scope, receive, send)
+    start, chunks = None, []
+    async def _send(msg):
+        nonlocal start
+        if msg['type'] == 'http.response.start' and self._buffers(msg): start = msg; return
+        if start is None: return await send(msg)
+        if msg['type'] != 'http.response.body':  # e.g. a file sent by path: nothing to rewrite
+            held, start = start, None
+            await send(held); return await send(msg)
+        chunks.append(msg.get('body', b''))
+        if msg.get('more_body'): return
+        held, start, body = start, None, b''.join(chunks)
+        headers = MutableHeaders(raw=list(held['headers']))
+        cs = _charset(headers.get('content-type', ''))
+        try: body = self.rewrite(body.decode(cs), scope).encode(cs, 'xmlcharrefreplace')
+        except (UnicodeDecodeError, LookupError): pass   # not text we can read: send it as it came
+        headers['content-length'] = str(len(body))
+        await send({**held, 'headers': headers.raw})
+        await send({'type': 'http.response.body', 'body': body})
+    await self.app(scope, receive, _send)
+
 
 # %% ../nbs/01_assets.ipynb #e7586893
 _html_re, _head_end_re, _body_end_re = (re.compile(p, re.I) for p in (r'<html\b[^>]*>', r'</head\s*>', r'</body\s*>'))
