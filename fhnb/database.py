@@ -10,6 +10,7 @@ from functools import wraps
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 import sqlalchemy as sa, fastsql, fastsql.core
+from fastcore.basics import patch
 from fastlite import NotFoundError
 from . import tables, scopes
 
@@ -67,34 +68,39 @@ class Database(fastsql.Database):
         try: self.meta.reflect(bind=self.engine)
         except sa.exc.OperationalError as e: raise unreachable(url, e) from None
 
-    @contextmanager
-    def connection(self):
-        "This thread's connection while the block runs (one table operation), from the pool and back to it after; nested blocks share it."
-        c = getattr(self._local, 'conn', None)
-        if c is not None and not (c.closed or c.invalidated): yield c; return
-        with self.engine.connect() as c:
-            self._local.conn = c
-            try: yield c
-            finally: self._local.conn = None
-
-    @property
-    def conn(self) -> sa.Connection:
-        "This thread's connection: its operation's, else one the thread keeps (fastsql calls outside a table operation)."
-        c = getattr(self._local, 'conn', None)
-        if c is None or c.closed or c.invalidated:
-            c = self._local.conn = self.engine.connect()
-            weakref.finalize(threading.current_thread(), c.close)   # back to the pool when the thread ends
-        return c
-
-    def table(self, name:str, cls=None) -> Table:
-        "The table `name`, as fhnb's `Table` (fastsql's `DBTable` with fastlite's behaviour)."
-        if name not in self._tables:
-            known = name in self.meta.tables or sa.inspect(self.engine).has_table(name)
-            t = sa.Table(name, self.meta, autoload_with=self.engine) if known else sa.Table(name, self.meta)   # a known one: as reflected
-            self._tables[name] = Table(t, self, cls, _exists=known)
-        return self._tables[name]
-
     def __repr__(self): return f'Database({describe(self.conn_str)})'
+
+# %% ../nbs/10_database.ipynb #4731d5a4
+@patch
+@contextmanager
+def connection(self:Database):
+    "This thread's connection while the block runs (one table operation), from the pool and back to it after; nested blocks share it."
+    c = getattr(self._local, 'conn', None)
+    if c is not None and not (c.closed or c.invalidated): yield c; return
+    with self.engine.connect() as c:
+        self._local.conn = c
+        try: yield c
+        finally: self._local.conn = None
+
+# %% ../nbs/10_database.ipynb #88ef82ce
+@patch(as_prop=True)
+def conn(self:Database) -> sa.Connection:
+    "This thread's connection: its operation's, else one the thread keeps (fastsql calls outside a table operation)."
+    c = getattr(self._local, 'conn', None)
+    if c is None or c.closed or c.invalidated:
+        c = self._local.conn = self.engine.connect()
+        weakref.finalize(threading.current_thread(), c.close)   # back to the pool when the thread ends
+    return c
+
+# %% ../nbs/10_database.ipynb #d187e9eb
+@patch
+def table(self:Database, name:str, cls=None) -> Table:
+    "The table `name`, as fhnb's `Table` (fastsql's `DBTable` with fastlite's behaviour)."
+    if name not in self._tables:
+        known = name in self.meta.tables or sa.inspect(self.engine).has_table(name)
+        t = sa.Table(name, self.meta, autoload_with=self.engine) if known else sa.Table(name, self.meta)   # a known one: as reflected
+        self._tables[name] = Table(t, self, cls, _exists=known)
+    return self._tables[name]
 
 # %% ../nbs/10_database.ipynb #f0387514
 def _set_cls(self, c):

@@ -65,8 +65,6 @@ class Page(HTMLParser):
             if len(el['text']) < 8: el['text'].append(data)
 
 # %% ../nbs/12_lint.ipynb #569c5c9a
-_relative_targets = re.compile(r'^(this|closest|find|next|previous|body|document|window|host|inherit)\b')
-
 def _name(el:dict) -> str:
     "How a line names element `el`: its tag with its id, name or first words"
     a = el['attrs']
@@ -74,6 +72,7 @@ def _name(el:dict) -> str:
     text = ' '.join(' '.join(el['text']).split()[:4])
     return f"<{el['tag']} {key}>" if key else f"<{el['tag']}>" + (f' "{text}"' if text else '')
 
+# %% ../nbs/12_lint.ipynb #5701f07a
 def _url_problem(app, el, attr, url, page_path):
     if not url or '{' in url or url.startswith('#'): return None
     u = urlsplit(urljoin(page_path, url))
@@ -86,6 +85,7 @@ def _url_problem(app, el, attr, url, page_path):
     return f'{_name(el)} {attr}="{url}": {method} {u.path}: {why}' + (f" (the app's {method} routes: {', '.join(have[:6])})" if have else '')
 
 # %% ../nbs/12_lint.ipynb #0f29482c
+_relative_targets = re.compile(r'^(this|closest|find|next|previous|body|document|window|host|inherit)\b')
 _simple = re.compile(r'([a-zA-Z][\w-]*)?(?:#([\w-]+)|\.([\w-]+))?')
 
 def _found(page:Page, sel:str, html:str) -> bool:
@@ -102,6 +102,7 @@ def _target_problem(page, html, el, attr, sel):
     except Exception: return f'{_name(el)} {attr}="{sel}": not a CSS selector'
     return None if hit else f'{_name(el)} {attr}="{sel}": matches nothing on the page'
 
+# %% ../nbs/12_lint.ipynb #ec2a31ba
 def lint(html:str,        # a page the app answered
          app=None,        # the app, to check URLs against its routes (`None`: no URL checks)
          path:str='/'     # the page's own path, for relative URLs
@@ -133,6 +134,7 @@ async def _get(app, path:str, timeout:float) -> tuple[int, dict, bytes]:
     except Exception: return 0, {}, b''
     return out['status'], out['headers'], b''.join(out['body'])
 
+# %% ../nbs/12_lint.ipynb #2a7ad157
 async def _pages(app, paths:list[str], timeout:float) -> dict:
     "Each path's page as a browser ends up seeing it: `{final path: html}` (redirects followed, HTML answers only)."
     pages = {}
@@ -144,6 +146,7 @@ async def _pages(app, paths:list[str], timeout:float) -> dict:
             break
     return pages
 
+# %% ../nbs/12_lint.ipynb #f96366a6
 def lint_app(app, paths:list[str]|None=None, timeout:float=5) -> list[str]:
     "`lint` of the pages `app` answers at `paths` (default: its GET routes without path parameters), each line naming its route."
     paths = paths or [r.path for r in getattr(app, 'routes', ()) if 'GET' in (getattr(r, 'methods', None) or ()) and '{' not in r.path]
