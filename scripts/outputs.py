@@ -3,11 +3,13 @@
     python scripts/outputs.py save [NOTEBOOK ...]   # run notebooks (default: all) and keep their outputs, masked
     python scripts/outputs.py check [NOTEBOOK ...]  # run them on a scratch copy; fail where an output drifted
 
-Both run `nbdev-test --save`, keep each preview as its static snapshot (its live widget needs the kernel), and mask what
-differs by nature from run to run and machine to machine: loopback ports, temporary folders and the project's own path.
+Both run `nbdev-test --save` (a process per notebook), keep each preview as its static snapshot (its live widget needs
+the kernel), and mask what differs by nature from run to run and machine to machine: loopback ports, temporary folders,
+component keys and the project's own path.
 Everything else must come out the same: a lesson that prints a time or a random value is a lesson to fix, not to mask.
 `check` never touches the work tree; it is `make test`'s notebook run."""
 import difflib, json, re, shutil, subprocess, sys, tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from nbdev.clean import clean_nb
 
@@ -35,12 +37,13 @@ def _write(nb:dict, path:Path):
     path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
 
 def _run(root:Path, *paths:Path):
-    "`nbdev-test --save` in `root`: on success each notebook holds this run's outputs."
+    "`nbdev-test --save` in `root`, two at a time, each in its own process: on success each notebook holds this run's outputs."
+    # one process each: fhnb installs its display hooks in the first shell of a process, and nbdev-test reuses processes
     exe = Path(sys.executable).parent/'nbdev-test'
-    only = ['--file-re', '^(' + '|'.join(re.escape(p.name) for p in paths) + ')$'] if paths else []
-    args = [str(exe), '--n-workers', '2', '--save', *only]
-    r = subprocess.run(args, cwd=root)
-    if r.returncode: sys.exit(r.returncode)
+    def one(p:Path): return p, subprocess.run([str(exe), '--n-workers', '0', '--save', str(p)], cwd=root, capture_output=True, text=True)
+    failed = [(p, r) for p, r in ThreadPoolExecutor(2).map(one, paths or _notebooks(root)) if r.returncode]
+    for p, r in failed: print(f'{p.relative_to(root)} failed:\n{r.stdout[-4000:]}{r.stderr[-4000:]}', file=sys.stderr)
+    if failed: sys.exit(f'{len(failed)} notebook(s) failed: ' + ', '.join(str(p.relative_to(root)) for p, _ in failed))
 
 def _notebooks(root:Path) -> list[Path]: return sorted(p for p in (root/'nbs').rglob('*.ipynb') if '.ipynb_checkpoints' not in p.parts)
 
@@ -63,6 +66,7 @@ def save(*names:str):
     paths = [Path(n).resolve() for n in names] or _notebooks(ROOT)
     _run(ROOT, *paths)
     for p in paths: _write(masked(json.loads(p.read_text()), ROOT), p)
+    print(f'ran {len(paths)} notebook(s) and saved their outputs')
 
 def check(*names:str):
     with tempfile.TemporaryDirectory() as tmp:
