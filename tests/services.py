@@ -30,6 +30,14 @@ def _as_postgres() -> dict:
     "Run PostgreSQL's programs as the `postgres` OS user when we are root (initdb refuses root)."
     return dict(user='postgres', group='postgres') if os.geteuid() == 0 else {}
 
+def _stop(p:subprocess.Popen, log, root:Path):
+    "Stop a service's process `p` (killed if it takes over 20 s), close its `log`, remove its folder `root`."
+    p.terminate()
+    try: p.wait(20)
+    except subprocess.TimeoutExpired: p.kill(); p.wait()
+    log.close()
+    shutil.rmtree(root, ignore_errors=True)
+
 @contextmanager
 def postgres(max_connections:int=300):
     "A fresh PostgreSQL cluster on a free loopback port; yields its URL (user fhnb, database fhnb). Stopped and removed after."
@@ -53,12 +61,7 @@ def postgres(max_connections:int=300):
             time.sleep(0.1)
         subprocess.run([PG_BIN/'createdb', '-h', '127.0.0.1', '-p', str(port), '-U', PG_USER, PG_DB], check=True, env=env, capture_output=True)
         yield f'postgresql://{PG_USER}:{PG_PASSWORD}@127.0.0.1:{port}/{PG_DB}'
-    finally:
-        p.terminate()
-        try: p.wait(20)
-        except subprocess.TimeoutExpired: p.kill(); p.wait()
-        log.close()
-        shutil.rmtree(root, ignore_errors=True)
+    finally: _stop(p, log, root)
 
 def psql(url:str, sql:str) -> str:
     "Run `sql` with PostgreSQL's own client against `url`; its unaligned output."
@@ -89,9 +92,4 @@ def nginx(site:str):
             assert p.poll() is None and time.monotonic() < end, f'nginx did not start: {(root/"out").read_text()} {(root/"error.log").read_text() if (root/"error.log").exists() else ""}'
             time.sleep(0.05)
         yield root
-    finally:
-        p.terminate()
-        try: p.wait(20)
-        except subprocess.TimeoutExpired: p.kill(); p.wait()
-        log.close()
-        shutil.rmtree(root, ignore_errors=True)
+    finally: _stop(p, log, root)

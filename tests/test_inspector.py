@@ -15,6 +15,15 @@ def todo_cells(htmx4=False) -> list[str]:
             "from fhnb import *\nserve_nb(app)",
             "p = preview('/')\np"]
 
+# in the kernel: a POST to its server as the preview's htmx 2 sends it (its HX-* headers, marked as `p`'s)
+HTMX_POST = """import urllib.request, urllib.error
+def htmx_post(path, data=b'', **hx):
+    hdrs = {'HX-Request': 'true', 'HX-Current-URL': current_server().url + '/', 'HX-Fhnb-Preview': p.key, **hx}
+    try:
+        r = urllib.request.urlopen(urllib.request.Request(current_server().url + path, data=data, headers=hdrs))
+        return r.status, r.read().decode()
+    except urllib.error.HTTPError as e: return e.code, e.read().decode()"""
+
 def wait_for(kernel, cond:str, timeout:float=10):
     "Wait in the kernel until `cond` is true (the server thread and the snapshot thread work on their own)."
     kernel.ok(f"import time\nend = time.monotonic() + {timeout}\nwhile not ({cond}) and time.monotonic() < end: time.sleep(0.05)\nassert {cond}, {cond!r}")
@@ -23,12 +32,8 @@ def wait_for(kernel, cond:str, timeout:float=10):
 
 def test_a_logged_htmx_post_becomes_a_cell_that_passes(kernel, tmp_path):
     (tmp_path/'data').mkdir()
-    kernel.ok('\n'.join(todo_cells()) + '\np.inspector = True')
-    # the request the browser's htmx 2 would send from the preview's page
-    kernel.ok("import urllib.request\n"
-              "hdrs = {'HX-Request': 'true', 'HX-Current-URL': current_server().url + '/', 'HX-Target': 'list', 'HX-Trigger': 'new', 'HX-Fhnb-Preview': p.key}\n"
-              "req = urllib.request.Request(current_server().url + '/add', data=b'title=Buy+milk', headers=hdrs)\n"
-              "body = urllib.request.urlopen(req).read().decode()")
+    kernel.ok('\n'.join(todo_cells()) + '\np.inspector = True\n' + HTMX_POST)
+    kernel.ok("status, body = htmx_post('/add', b'title=Buy+milk', **{'HX-Target': 'list', 'HX-Trigger': 'new'})")
     wait_for(kernel, "p.requests and p.requests[-1]['path'] == '/add'")
     cell = kernel.ok("from fhnb.preview import test_cell, _app_name\nprint(test_cell(p.requests[-1], body, app_name=_app_name(p.port)))").stdout
     assert "hx.page('/')" in cell and "r = hx.post('/add', hx_target='#list', hx_trigger='#new', title='Buy milk')" in cell, cell
@@ -39,11 +44,8 @@ def test_a_logged_htmx_post_becomes_a_cell_that_passes(kernel, tmp_path):
 def test_a_redirect_and_a_page_load_become_cells_that_pass(kernel, tmp_path):
     (tmp_path/'data').mkdir()
     kernel.ok('\n'.join(todo_cells()) + "\np.inspector = True\n"
-              "@rt('/clear')\ndef post(): return RedirectResponse('/?cleared=1', status_code=303)")
-    # htmx follows the 303 with a GET carrying the same headers, as urllib does
-    kernel.ok("import urllib.request\n"
-              "hdrs = {'HX-Request': 'true', 'HX-Current-URL': current_server().url + '/', 'HX-Fhnb-Preview': p.key}\n"
-              "urllib.request.urlopen(urllib.request.Request(current_server().url + '/clear', data=b'', headers=hdrs)).read()")
+              "@rt('/clear')\ndef post(): return RedirectResponse('/?cleared=1', status_code=303)\n" + HTMX_POST)
+    kernel.ok("htmx_post('/clear')")   # htmx follows the 303 with a GET carrying the same headers, as urllib does
     wait_for(kernel, "[e['path'] for e in p.requests[-2:]] == ['/clear', '/']")
     cell = kernel.ok("from fhnb.preview import test_cell, _led_to\n"
                      "post = next(e for e in p.requests if e['path'] == '/clear')\n"
@@ -58,11 +60,8 @@ def test_a_redirect_and_a_page_load_become_cells_that_pass(kernel, tmp_path):
 
 def test_a_failed_request_becomes_a_cell_that_raises_the_handlers_error(kernel, tmp_path):
     (tmp_path/'data').mkdir()
-    kernel.ok('\n'.join(todo_cells()) + "\np.inspector = True\n@rt('/boom')\ndef post(n: int): return n/0")
-    kernel.ok("import urllib.request, urllib.error\n"
-              "hdrs = {'HX-Request': 'true', 'HX-Current-URL': current_server().url + '/', 'HX-Fhnb-Preview': p.key}\n"
-              "try: urllib.request.urlopen(urllib.request.Request(current_server().url + '/boom', data=b'n=1', headers=hdrs))\n"
-              "except urllib.error.HTTPError as e: assert e.code == 500")
+    kernel.ok('\n'.join(todo_cells()) + "\np.inspector = True\n@rt('/boom')\ndef post(n: int): return n/0\n" + HTMX_POST)
+    kernel.ok("assert htmx_post('/boom', b'n=1')[0] == 500")
     wait_for(kernel, "p.requests[-1]['path'] == '/boom'")
     cell = kernel.ok("from fhnb.preview import test_cell\nprint(test_cell(p.requests[-1]))").stdout
     assert "# the app answered 500 (ZeroDivisionError: division by zero)" in cell and "r = hx.post('/boom', n='1')" in cell, cell
