@@ -96,6 +96,19 @@ def test_links_forms_and_redirects_over_the_kernel(lab, page):
     todo.wait_for_selector('#list li:has-text("Saved plainly")', timeout=10_000)
     assert pv.locator('.fhnb-address').input_value() == '/'
 
+@pytest.mark.browser
+@pytest.mark.parametrize('socket', ["new WebSocket('ws://' + location.host + '/chat')", "new EventSource('/ticks')"])
+def test_sockets_say_they_need_another_route(lab, page, socket):
+    "A page that opens a WebSocket or an EventSource says, in one line above it, that these need the direct or the proxy route."
+    start(lab, page)
+    run_cell(page, f"@rt('/live')\ndef get(): return Titled('Live', Script({socket!r}))\n\npreview('/live')")
+    frame(page, 1).wait_for_selector('h1:has-text("Live")', timeout=20_000)
+    note = page.locator('.fhnb-preview').nth(1).locator('.fhnb-note').first
+    note.wait_for(timeout=10_000)
+    text = note.inner_text()
+    assert '\n' not in text.strip() and 'need the direct route or jupyter-server-proxy' in text, text
+    assert ('WebSocket' if 'WebSocket' in socket else 'EventSource') in text, text
+
 def comms_over_subshells(lab, how:str):
     "JupyterLab's setting `commsOverSubshells` (`perCommTarget`, its default; `disabled`: widget messages wait for the running cell)."
     f = Path(lab.log.name).parent/'settings'/'@jupyterlab'/'apputils-extension'/'kernels-settings.jupyterlab-settings'

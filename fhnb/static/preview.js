@@ -539,7 +539,8 @@ function showWait(v, on) {
 async function onBridgeMessage(v, d) {
   if (d.fhnb === 'navigate') return loadOverKernel(v, d);
   if (d.fhnb === 'unbridged') {
-    v.note.textContent = `fhnb: this page opens a ${d.what}: the kernel route carries HTTP requests only; WebSockets and server-sent events need the direct route or jupyter-server-proxy (settings.ini proxy).`;
+    const what = d.what === 'WebSocket' ? 'a WebSocket' : 'an EventSource (server-sent events)';
+    v.note.textContent = `fhnb: this page opens ${what}: the kernel route carries HTTP requests only; WebSockets and server-sent events need the direct route or jupyter-server-proxy (settings.ini proxy).`;
     return;
   }
   if (d.fhnb !== 'bridge') return;
