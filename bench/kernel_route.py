@@ -1,6 +1,6 @@
 """Kernel route benchmark: one app's preview by the direct route and by the kernel route (issue 16), in one JupyterLab.
 
-    .venv/bin/python bench/kernel_route.py [--repeats 9]
+    .venv/bin/python bench/kernel_route.py [--repeats 9] [--nodelay]
 
 One notebook shows `/` twice: the first preview takes the direct route, the second is put on the kernel route
 (`Preview.proxy = 'kernel'`: the page and its requests over the widget's comm). Times are taken in the page with
@@ -8,6 +8,8 @@ One notebook shows `/` twice: the first preview takes the direct route, the seco
 
 - page: from clicking the preview's reload button to the iframe's `load` (page, scripts and assets loaded).
 - swap: from clicking Add in the page to the new row in the list (an HTMX POST and its swap).
+
+`--nodelay` loads fhnb's Jupyter server extension (`fhnb.bridge`: TCP_NODELAY on kernel websockets), as `fhnb lab` does.
 
 Target (issue 16): the kernel route within 1.5x the direct one for the page, 2x for the swap. Medians over repeats;
 the machine is shared: expect noise.
@@ -63,12 +65,12 @@ def measure(page, repeats:int) -> dict:
             if i: times[r, 'page'].append(ms); times[r, 'swap'].append(swap)
     return {k: statistics.median(v) for k, v in times.items()}
 
-def main(repeats:int):
+def main(repeats:int, nodelay:bool=False):
     from playwright.sync_api import sync_playwright
     root = Path(tempfile.mkdtemp(prefix='fhnb-bench-'))
     (root/'data').mkdir()
     write_notebook(root/'bench.ipynb', *CELLS)
-    lab = JupyterLab(root)
+    lab = JupyterLab(root, extra_args=('--ServerApp.jpserver_extensions=fhnb.bridge=True',) if nodelay else ())
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -88,4 +90,6 @@ def main(repeats:int):
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--repeats', type=int, default=9)
-    main(ap.parse_args().repeats)
+    ap.add_argument('--nodelay', action='store_true', help="load fhnb's Jupyter server extension (TCP_NODELAY on kernel websockets)")
+    a = ap.parse_args()
+    main(a.repeats, a.nodelay)
