@@ -457,7 +457,7 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const ASSETS = [['script[src]', 'src'], ['link[rel~="stylesheet"][href]', 'href'], ['link[rel~="icon"][href]', 'href'],
   ['link[rel="modulepreload"][href]', 'href'], ['img[src]', 'src'], ['source[src]', 'src'], ['video[poster]', 'poster']];
 const FIXED = '/_fhnb/static/';   // fhnb's own files (the vendored htmx, Pico, bridge.js): the same for the whole session
-const fixedFiles = (globalThis.__fhnbFixedFiles ??= new Map());   // server url + path -> Promise of a data: URL
+const fixedFiles = (globalThis.__fhnbFixedFiles ??= new Map());   // server url + path -> Promise of {text, dataUrl}
 const cookieJars = (globalThis.__fhnbCookies ??= new Map());      // server url -> Map(name -> value): the app's session, for its pages
 
 const headerOf = (headers, name) => (headers.find(([k]) => k.toLowerCase() === name) || [])[1];
@@ -560,27 +560,36 @@ async function loadOverKernel(v, req) {
   v.iframe.srcdoc = page;
 }
 
-/** The page of answer `a`, ready for srcdoc: bridge.js first, a <base> naming the server, the app's assets as data: URLs. */
+/** The page of answer `a`, ready for srcdoc: bridge.js first, a <base> naming the server, the app's assets inlined. */
 async function pageOf(v, a) {
   const text = new TextDecoder().decode(a.body), type = headerOf(a.headers, 'content-type') || '';
   const doc = new DOMParser().parseFromString(type.includes('html') ? text : '<pre></pre>', 'text/html');
   if (!type.includes('html')) doc.querySelector('pre').textContent = text;   // an answer that is not a page: shown as text
-  const base = new URL(a.url, v.route.root), script = doc.createElement('script');
-  script.src = await assetOf(v, FIXED + 'bridge.js');
-  doc.head.prepend(Object.assign(doc.createElement('base'), { href: base.href }), script);
+  const base = new URL(a.url, v.route.root), bridge = doc.createElement('script');
+  bridge.textContent = (await fileOf(v, FIXED + 'bridge.js')).text;
+  doc.head.prepend(Object.assign(doc.createElement('base'), { href: base.href }), bridge);
   const found = ASSETS.flatMap(([sel, attr]) => [...doc.querySelectorAll(sel)].map((el) => [el, attr]));
-  await Promise.all(found.filter(([el]) => el !== script).map(async ([el, attr]) => {
+  await Promise.all(found.map(async ([el, attr]) => {
     const u = new URL(el.getAttribute(attr), base);
-    if (u.origin === base.origin) el.setAttribute(attr, await assetOf(v, u.pathname + u.search));
+    if (u.origin === base.origin) inline(el, attr, await fileOf(v, u.pathname + u.search));
   }));
   return '<!doctype html>\n' + doc.documentElement.outerHTML;
 }
 
-/** The file at `path` of the server as a data: URL (fhnb's own files fetched once a session). */
-function assetOf(v, path) {
+/** Put file `f` in place of element `el`'s `attr` URL: a classic script's text in the page (no base64 to decode), else a data: URL. */
+function inline(el, attr, f) {
+  const classic = el.tagName === 'SCRIPT' && !el.async && !el.defer && (!el.type || /javascript/i.test(el.type));
+  if (!classic) return el.setAttribute(attr, f.dataUrl);
+  el.removeAttribute('src');
+  el.textContent = f.text.replace(/<\/(script)/gi, '<\\/$1');   // "</script" would end the element early; "<\/script" means the same in JS
+}
+
+/** The file at `path` of the server: {text, dataUrl} (fhnb's own files fetched once a session). */
+function fileOf(v, path) {
   const key = v.model.get('url') + path;
   if (fixedFiles.has(key)) return fixedFiles.get(key);
-  const got = carry(v, { method: 'GET', url: path, headers: [], body: null }).then((a) => dataUrl(a.body, headerOf(a.headers, 'content-type')));
+  const got = carry(v, { method: 'GET', url: path, headers: [], body: null }).then(async (a) => ({
+    text: new TextDecoder().decode(a.body), dataUrl: await dataUrl(a.body, headerOf(a.headers, 'content-type')) }));
   if (path.startsWith(FIXED)) fixedFiles.set(key, got);
   return got;
 }
