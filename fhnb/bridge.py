@@ -107,4 +107,6 @@ def _jupyter_server_extension_points(): return [{'module': 'fhnb.bridge'}]
 def _load_jupyter_server_extension(serverapp):
     "Jupyter server extension: kernel websockets send small messages at once (TCP_NODELAY)."
     from jupyter_server.services.kernels.websocket import KernelWebsocketHandler
-    if not getattr(KernelWebsocketHandler.open, '_fhnb_nodelay', False): KernelWebsocketHandler.open = _without_nagle(KernelWebsocketHandler.open)
+    if getattr(KernelWebsocketHandler.open, '_fhnb_nodelay', False): return
+    KernelWebsocketHandler.open = _without_nagle(KernelWebsocketHandler.open)
+    serverapp.log.info('fhnb: kernel websockets send small messages at once (TCP_NODELAY)')

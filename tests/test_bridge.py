@@ -4,7 +4,7 @@ port and to /proxy/ is aborted."""
 import json, re, time
 from pathlib import Path
 import pytest
-from harness import open_notebook, run_all_cells, run_cell, write_notebook
+from harness import JupyterLab, open_notebook, run_all_cells, run_cell, write_notebook
 from test_htmx4 import frame
 
 def cut_off(page, lab) -> list:
@@ -153,3 +153,12 @@ def test_busy_kernel_without_subshells_says_so(lab, page):
     print(f'no subshell: the swap waited {waited} ms for the running cell')
     assert 1500 < waited < 6000, waited
     assert pv.get_attribute('data-waiting') == 'false' and not pv.locator('.fhnb-wait').inner_text()
+
+def test_fhnb_lab_loads_the_nodelay_extension(tmp_path):
+    "`fhnb lab` loads `fhnb.bridge` as a Jupyter server extension, which turns Nagle's algorithm off on kernel websockets."
+    from fhnb.cli import lab_command
+    ext = next(a for a in lab_command() if a.startswith('--ServerApp.jpserver_extensions='))
+    lab = JupyterLab(tmp_path, extra_args=(ext,))
+    try: log = Path(lab.log.name).read_text()
+    finally: lab.stop()
+    assert 'fhnb: kernel websockets send small messages at once (TCP_NODELAY)' in log, log[-2000:]
