@@ -96,6 +96,13 @@ def test_links_forms_and_redirects_over_the_kernel(lab, page):
     todo.wait_for_selector('#list li:has-text("Saved plainly")', timeout=10_000)
     assert pv.locator('.fhnb-address').input_value() == '/'
 
+    # a failing handler shows in the error bar, as on the other routes
+    run_cell(page, "@rt('/boom')\ndef post(): return 1/0\n\nButton('Boom', hx_post='/boom', id='boom')")
+    frame(page, 1).click('#boom', timeout=20_000)
+    bar = page.locator('.fhnb-preview').nth(1).locator('.fhnb-error')
+    bar.wait_for(state='visible', timeout=10_000)
+    assert bar.locator('.fhnb-error-text').inner_text() == 'ZeroDivisionError: division by zero'
+
 @pytest.mark.browser
 @pytest.mark.parametrize('socket', ["new WebSocket('ws://' + location.host + '/chat')", "new EventSource('/ticks')"])
 def test_sockets_say_they_need_another_route(lab, page, socket):
@@ -108,6 +115,20 @@ def test_sockets_say_they_need_another_route(lab, page, socket):
     text = note.inner_text()
     assert '\n' not in text.strip() and 'need the direct route or jupyter-server-proxy' in text, text
     assert ('WebSocket' if 'WebSocket' in socket else 'EventSource') in text, text
+
+@pytest.mark.browser
+def test_kernel_restart_says_to_run_the_cell_again(lab, page):
+    "After a restart the old widget's connection is gone: the preview says to run its cell again, and that brings the page back."
+    start(lab, page)
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart()")
+    down = page.locator('.fhnb-preview').first.locator('.fhnb-down')
+    down.wait_for(state='visible', timeout=30_000)
+    assert 'kernel restarted' in down.inner_text() and 'run its cell again' in down.inner_text(), down.inner_text()
+    run_all_cells(page)
+    todo = frame(page, 0)
+    todo.wait_for_selector('h1:has-text("Todos")', timeout=30_000)
+    add(todo, 'After the restart')
+    assert page.locator('.fhnb-preview').first.get_attribute('data-route') == 'kernel'
 
 def comms_over_subshells(lab, how:str):
     "JupyterLab's setting `commsOverSubshells` (`perCommTarget`, its default; `disabled`: widget messages wait for the running cell)."

@@ -281,11 +281,19 @@ async function checkServer(v) {
   if (!(await reachable(v))) goDown(v, 'stopped');
 }
 
+// On the kernel route the preview reaches the app through its widget's connection to the kernel: a new kernel means
+// a new widget, so this one cannot come back by itself.
+const KERNEL_ROUTE_GONE = {
+  restarted: 'The kernel restarted: this preview reached the app through its widget, over the old kernel\'s connection (kernel route); run its cell again after the serve_nb cell.',
+  died: 'The kernel died: this preview reached the app through its widget, over that kernel\'s connection (kernel route); run its cell again in a new kernel after the serve_nb cell.',
+};
+const connectionGone = (v, why) => !!(v.route && v.route.mode === 'kernel' && KERNEL_ROUTE_GONE[why]);
+
 /** Cover the stale page with a notice, and wait for the server to answer again. @param {'restarted'|'died'|'stopped'} why */
 function goDown(v, why) {
   if (!(v.el.dataset.server === 'down' && v.down.dataset.why !== 'stopped')) {   // what the kernel said is the better explanation
     v.down.dataset.why = why;
-    v.down.textContent = DOWN[why];
+    v.down.textContent = connectionGone(v, why) ? KERNEL_ROUTE_GONE[why] : DOWN[why];
   }
   // The old kernel's server may answer for a moment while that kernel shuts down: a new server is one seen after a failure.
   v.goneSeen = why === 'stopped';
@@ -293,7 +301,7 @@ function goDown(v, why) {
   v.el.dataset.server = 'down';
   v.down.hidden = false;
   clearError(v);
-  if (!v.polling) waitForServer(v);
+  if (!v.polling && !connectionGone(v, why)) waitForServer(v);
 }
 
 /** Whether the server answering now is one to reload from: not the old kernel's, still shutting down (after 8 s: any). */
@@ -493,7 +501,12 @@ function ask(v, req) {
       keepCookies(v, a.headers);
       ok(a);
     });
-    v.model.send({ ask: 'http', id, method: req.method, url: req.url, headers }, undefined, req.body ? [req.body.slice(0)] : []);
+    try { v.model.send({ ask: 'http', id, method: req.method, url: req.url, headers }, undefined, req.body ? [req.body.slice(0)] : []); }
+    catch (e) {   // the comm is gone (the kernel restarted): no answer will come
+      const done = v.asking.get(id);
+      v.asking.delete(id);
+      done({ status: 0, headers: [], body: new ArrayBuffer(0), error: String(e) });
+    }
   });
 }
 
