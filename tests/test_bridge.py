@@ -116,6 +116,22 @@ def test_sockets_say_they_need_another_route(lab, page, socket):
     assert '\n' not in text.strip() and 'need the direct route or jupyter-server-proxy' in text, text
     assert ('WebSocket' if 'WebSocket' in socket else 'EventSource') in text, text
 
+PNG = bytes.fromhex('89504e470d0a1a0a0000000d4948445200000001000000010806000000'
+                    '1f15c4890000000d49444154789c6360f8cfc0f01f0005000201e5273de70000000049454e44ae426082')   # 1x1 pixel
+
+@pytest.mark.browser
+def test_images_in_the_page_and_in_swaps(lab, page):
+    "The app's own static image shows in the page, and in a fragment a swap adds later."
+    (lab.root/'dot.png').write_bytes(PNG)   # fast_app serves the notebook's folder's static files
+    start(lab, page)
+    run_cell(page, "@rt('/pic')\ndef get(): return Img(src='/dot.png', id='later')\n\n"
+                   "Div(Img(src='/dot.png', id='first'), Button('Show', hx_get='/pic', hx_swap='outerHTML'))")
+    f = frame(page, 1)
+    f.wait_for_function("() => document.querySelector('#first')?.naturalWidth === 1", timeout=20_000)
+    f.click('button:has-text("Show")')
+    f.wait_for_function("() => document.querySelector('#later')?.naturalWidth === 1", timeout=10_000)
+    assert f.evaluate("document.querySelector('#later').src").startswith('blob:')
+
 @pytest.mark.browser
 def test_kernel_restart_says_to_run_the_cell_again(lab, page):
     "After a restart the old widget's connection is gone: the preview says to run its cell again, and that brings the page back."

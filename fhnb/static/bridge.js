@@ -132,6 +132,22 @@
     else navigate(new Request(u, { method, body: multipart ? data : new URLSearchParams(data) }));
   });
 
+  // Images a swap adds later (the page's own were inlined before it loaded): fetched over the bridge, shown from a blob.
+  // The browser has already tried the server's URL by then: that request fails, unseen.
+  async function bridgeImage(img) {
+    const asked = img.getAttribute('src'), u = new URL(asked, document.baseURI);
+    if (!own(u)) return;
+    const a = await carry(new Request(u));
+    const type = (a.headers.find(([k]) => k.toLowerCase() === 'content-type') || [])[1] || '';
+    if (a.status < 400 && img.getAttribute('src') === asked) img.src = URL.createObjectURL(new Blob([a.body], { type }));   // unless the page changed it meanwhile
+  }
+  new MutationObserver((changes) => {
+    for (const c of changes) for (const n of c.addedNodes) {
+      if (n.nodeType !== 1) continue;
+      for (const img of [...(n.matches('img[src]') ? [n] : []), ...n.querySelectorAll('img[src]')]) bridgeImage(img);
+    }
+  }).observe(document, { childList: true, subtree: true });
+
   for (const name of ['WebSocket', 'EventSource']) {
     const Native = window[name];
     if (Native) window[name] = class extends Native { constructor(url, opts) { post({ fhnb: 'unbridged', what: name }); super(url, opts); } };
