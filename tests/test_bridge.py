@@ -66,6 +66,13 @@ def test_todo_flow_over_the_kernel(lab, page, version):
     add(todo, 'Buy milk')
     assert todo.evaluate('window.__kept') == 1   # swapped in, not reloaded
 
+    pv.locator('button[title="Requests of this preview"]').click()   # the inspector: the POST, its form, the fragment that came back
+    post = pv.locator('.fhnb-req summary', has_text='POST /add').first
+    post.wait_for(timeout=10_000)
+    post.click()
+    opened = pv.locator('.fhnb-req[open]').first.inner_text()
+    assert ' 200 ' in post.inner_text() and 'title = Buy milk' in opened and 'Buy milk' in opened.split('response')[-1], opened
+
     todo.click('#list li:has-text("Buy milk") button')
     todo.wait_for_selector('#list li:has-text("Buy milk")', state='detached', timeout=10_000)
 
