@@ -27,6 +27,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                              'fhnb.assets.offline': ('assets.html#offline', 'fhnb/assets.py'),
                              'fhnb.assets.page_rewrites': ('assets.html#page_rewrites', 'fhnb/assets.py')},
             'fhnb.bridge': { 'fhnb.bridge._done': ('bridge.html#_done', 'fhnb/bridge.py'),
+                             'fhnb.bridge._is_stream': ('bridge.html#_is_stream', 'fhnb/bridge.py'),
                              'fhnb.bridge._jupyter_server_extension_points': ( 'bridge.html#_jupyter_server_extension_points',
                                                                                'fhnb/bridge.py'),
                              'fhnb.bridge._load_jupyter_server_extension': ('bridge.html#_load_jupyter_server_extension', 'fhnb/bridge.py'),

@@ -30,20 +30,27 @@ def bridge_scope(port:int,         # the port of the app the preview shows
                 headers=hdrs, server=('127.0.0.1', port), client=('127.0.0.1', 0))
 
 # %% ../nbs/14_bridge.ipynb #9088d972
+_no_stream = b'fhnb kernel route: server-sent events (an endless answer) need the direct route or jupyter-server-proxy (settings.ini proxy)'
+
+def _is_stream(headers:list) -> bool: return any(k.lower() == b'content-type' and v.startswith(b'text/event-stream') for k, v in headers)
+
 async def asgi_request(app, scope:dict, body:bytes=b'') -> tuple[int, list, bytes]:
-    "Run ASGI `app` on `scope` with request `body`; the response's status, headers and body."
+    "Run ASGI `app` on `scope` with request `body`; the response's status, headers and body (501 for an event stream)."
     res, done, asked = dict(status=500, headers=[], body=bytearray()), asyncio.Event(), [False]
     async def receive():
         if asked[0]: await done.wait(); return {'type': 'http.disconnect'}
         asked[0] = True
         return {'type': 'http.request', 'body': body, 'more_body': False}
     async def send(msg):
-        if msg['type'] == 'http.response.start': res.update(status=msg['status'], headers=msg.get('headers', []))
+        if msg['type'] == 'http.response.start':
+            res.update(status=msg['status'], headers=msg.get('headers', []))
+            if _is_stream(res['headers']): done.set()   # the client "leaves": the app stops streaming
         elif msg['type'] == 'http.response.body':
             res['body'] += msg.get('body', b'')
             if not msg.get('more_body'): done.set()
     try: await app(scope, receive, send)
     finally: done.set()
+    if _is_stream(res['headers']): return 501, [(b'content-type', b'text/plain; charset=utf-8')], _no_stream
     return res['status'], res['headers'], bytes(res['body'])
 
 # %% ../nbs/14_bridge.ipynb #407804c7

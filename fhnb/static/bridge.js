@@ -63,6 +63,10 @@
   window.fetch = async (input, init) => {
     const req = new Request(typeof input === 'string' || input instanceof URL ? new URL(String(input), document.baseURI) : input, init);
     if (!own(new URL(req.url))) return nativeFetch(input, init);
+    if ((req.headers.get('accept') || '').includes('text/event-stream')) {   // htmx 4's sse: an endless answer, not carried
+      post({ fhnb: 'unbridged', what: 'EventSource' });
+      throw new TypeError('fhnb kernel route: server-sent events need the direct route or jupyter-server-proxy');
+    }
     const a = await carry(req);
     if (a.error) throw new TypeError(`fhnb kernel route: ${a.error}`);
     return new Response(NO_BODY.has(a.status) ? null : a.body, { status: a.status, statusText: a.statusText || '', headers: a.headers.filter(([k]) => k.toLowerCase() !== 'set-cookie') });
