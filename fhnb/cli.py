@@ -171,6 +171,7 @@ def lab_command(port:int=0, # 0: JupyterLab picks its own default
     f = find_settings()
     root = f.parent if f else Path.cwd()
     cmd = [sys.executable, '-m', 'jupyter', 'lab', f'--ServerApp.root_dir={root}', '--no-browser']
+    cmd.append('--ServerApp.jpserver_extensions=fhnb.bridge=True')   # small widget messages sent at once: previews on the kernel route (`fhnb.bridge`)
     nbs = root/'nbs'
     if nbs.is_dir():   # open the notebooks: a project's app notebook, else the folder (LabApp's own default_url wins over ServerApp's)
         cmd.append(f"--LabApp.default_url=/lab/tree/nbs{'/00_app.ipynb' if (nbs/'00_app.ipynb').is_file() else ''}")

@@ -16,6 +16,7 @@ from .settings import load_settings
 from .assets import STATIC_PATH, localize
 from .server import NbServer, serve_nb, current_server, in_kernel
 from .lint import lint as lint_page
+from .bridge import serve_message
 
 # %% auto #0
 __all__ = ['COMPONENT_PATH', 'components', 'SNAPSHOT_NOTE', 'Preview', 'frame_script', 'component_page', 'Components',
@@ -33,7 +34,7 @@ class Preview(anywidget.AnyWidget):
     path = traitlets.Unicode('/').tag(sync=True)                 # the page to show
     height = traitlets.Union([traitlets.Unicode(), traitlets.Int()], default_value='auto').tag(sync=True)  # `'auto'` or pixels
     viewport = traitlets.Enum(('full', 'tablet', 'phone'), 'full').tag(sync=True)   # full width, 768 px, 390 px
-    proxy = traitlets.Enum(('auto', 'direct', 'jupyter-server-proxy'), 'auto').tag(sync=True)  # how the browser reaches the server
+    proxy = traitlets.Enum(('auto', 'direct', 'jupyter-server-proxy', 'kernel'), 'auto').tag(sync=True)  # how the browser reaches the server
     bump = traitlets.Int(0).tag(sync=True)                       # each increase reloads the page in place
     key = traitlets.Unicode('').tag(sync=True)                   # names the iframe; its HTMX requests carry it
     at = traitlets.Unicode('').tag(sync=True)                    # where the page is now (set by the front end)
@@ -49,6 +50,7 @@ class Preview(anywidget.AnyWidget):
         if not self.key: self.key = uuid.uuid4().hex[:12]
         self._log = deque(maxlen=100)
         self.on_msg(lambda _, msg, buffers: _answer(self, msg))   # the front end's questions ('copy as test', below)
+        self.on_msg(lambda _, msg, buffers: serve_message(self, msg, buffers))   # its page's requests on the kernel route (`fhnb.bridge`)
 
     def __repr__(self): return f'Preview({self.path!r} on {self.url})'
 

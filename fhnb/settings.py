@@ -14,7 +14,7 @@ class SettingsError(ValueError):
     "A bad value in `settings.ini` `[fhnb]` or in a `FHNB_<KEY>` environment variable."
 
 _truths = {'true': True, 'yes': True, 'on': True, '1': True, 'false': False, 'no': False, 'off': False, '0': False}
-_proxy_modes = ('auto', 'direct', 'jupyter-server-proxy')
+_proxy_modes = ('auto', 'direct', 'jupyter-server-proxy', 'kernel')
 
 def _host(v:str) -> str:
     if not re.fullmatch(r'[A-Za-z0-9.:\-\[\]]+', v): raise ValueError('a host name or IP address, e.g. 127.0.0.1')
@@ -66,7 +66,7 @@ class Settings:
     app:str = ''                  # `MODULE:ATTR` that `fhnb serve` runs
     offline:bool = True           # pages use htmx, its extensions and Pico from `fhnb/static`
     preview_height:str|int = 'auto' # `auto`, or pixels
-    proxy:str = 'auto'            # auto | direct | jupyter-server-proxy
+    proxy:str = 'auto'            # auto | direct | jupyter-server-proxy | kernel
     allowed_hosts:tuple = ()      # host names `fhnb serve` and the kernel's server accept when bound beyond loopback
     probe_timeout:float = 120     # seconds `fhnb export` waits for the exported app to import
     database:str = ''             # '': the app's own SQLite file; or a `postgresql://` URL (through fastsql)

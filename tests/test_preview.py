@@ -289,18 +289,17 @@ def test_through_jupyter_server_proxy(lab, page):
     assert not off_machine(urls), off_machine(urls)
 
 @pytest.mark.browser
-def test_no_route_says_so_in_one_line(tmp_path, page):
+def test_no_port_no_proxy_takes_the_kernel_route(tmp_path, page):
+    "jupyter-server-proxy absent and the kernel's port unreachable: the preview comes over the kernel route, and its toolbar says so."
     lab = JupyterLab(tmp_path, extra_args=('--ServerApp.jpserver_extensions=jupyter_server_proxy=False',))
     try:
         port = free_port()
         page.context.route(f'http://127.0.0.1:{port}/**', lambda r: r.abort())
         open_notebook(page, lab, todo_project(lab.root, port))
         run_all_cells(page)
-        note = page.locator('.fhnb-preview .fhnb-note').first
-        note.wait_for(timeout=15_000)
-        text = note.inner_text()
-        assert '\n' not in text.strip() and 'jupyter-server-proxy' in text and 'proxy = direct' in text
-        assert page.locator('.fhnb-preview').first.get_attribute('data-route') == 'none'
+        frame(page, 0).wait_for_selector('h1:has-text("Todos")', timeout=30_000)
+        pv = page.locator('.fhnb-preview').first
+        assert pv.get_attribute('data-route') == 'kernel' and pv.locator('.fhnb-route').inner_text() == 'kernel'
     finally: lab.stop()
 
 def scroll_away_and_back(page):

@@ -62,7 +62,9 @@
     return Math.ceil(r.bottom + window.scrollY + parseFloat(cs.marginBottom || 0));
   };
   const sendHeight = () => { const h = height(); if (h && h !== lastH) { lastH = h; post({ fhnb: 'height', h }); } };
-  const path = () => (prefix ? location.pathname.slice(prefix.length) || '/' : location.pathname) + location.search;
+  // on the kernel route the page is an about:srcdoc document whose <base> names the server (fhnb/static/bridge.js)
+  const here = () => (location.protocol === 'about:' ? new URL(document.baseURI) : location);
+  const path = () => (prefix ? location.pathname.slice(prefix.length) || '/' : here().pathname) + here().search;
   const sendLoc = (fresh = false) => post({ fhnb: 'loc', path: path(), y: window.scrollY, fresh });  // fresh: this page just loaded
 
   let ticking = false;
@@ -92,7 +94,7 @@
   window.addEventListener('load', sendHeight);
   // The server's log has no response bodies: tell the widget what came back, for its request inspector and error bar.
   const report = (method, url, status, text) => {
-    let p = new URL(url || '', location.href).pathname;
+    let p = new URL(url || '', document.baseURI).pathname;
     if (prefix && p.startsWith(prefix + '/')) p = p.slice(prefix.length);
     post({ fhnb: 'response', method: (method || '').toUpperCase(), path: p, status, text: (text || '').slice(0, status >= 500 ? 50000 : 4000), t: Date.now() });  // error pages end with the exception
   };

@@ -43,7 +43,7 @@ const lanLocal = (mode) => mode === 'direct' || (mode === 'auto' && LOOPBACK.has
 /** Whether the server answers at `route` now. @param {{mode: string, root: string}} route */
 const healthy = (route) => answers(`${route.root}/_fhnb/health`, route.mode === 'direct' ? { mode: 'no-cors' } : { credentials: 'same-origin' });
 
-/** How this browser reaches the kernel's server: {mode: 'direct'|'proxy'|'none', root}. */
+/** How this browser reaches the kernel's server: {mode: 'direct'|'proxy'|'kernel', root} (kernel: over the widget's comm). */
 function findRoute(url, port, mode) {
   const key = `${url}|${port}|${mode}`;
   if (routes.has(key)) return routes.get(key);
@@ -51,12 +51,12 @@ function findRoute(url, port, mode) {
   const found = (async () => {
     if (mode === 'direct') return direct;
     if (mode === 'jupyter-server-proxy') return proxy;
+    if (mode === 'kernel') return { mode: 'kernel', root: url };
     if (lanLocal(mode) && await healthy(direct)) return direct;
     if (await healthy(proxy)) return proxy;
-    return { mode: 'none', root: url };
+    return { mode: 'kernel', root: url };
   })();
   routes.set(key, found);
-  found.then((r) => { if (r.mode === 'none') routes.delete(key); });  // try again next time
   return found;
 }
 
@@ -145,6 +145,7 @@ function buildView(model, el) {
   v.lint = h('button', { className: 'fhnb-btn fhnb-lint', title: 'htmx mistakes on this page (fhnb.lint)', hidden: true });
   v.lintLines = h('div', { className: 'fhnb-lint-lines', hidden: true });
   v.open = h('a', { className: 'fhnb-btn', target: '_blank', rel: 'noopener', title: 'Open in a new tab', textContent: '↗' });
+  v.routeName = h('span', { className: 'fhnb-route', title: 'How this browser reaches the kernel\'s server' });
   v.note = h('div', { className: 'fhnb-note' });
   v.error = errorBar();
   v.iframe = h('iframe', { className: 'fhnb-frame', name: `fhnb-${model.get('key')}` });
@@ -152,7 +153,7 @@ function buildView(model, el) {
   v.stage = h('div', { className: 'fhnb-stage' }, v.iframe, v.down);
   v.list = h('div', { className: 'fhnb-list' });
   v.pane = h('div', { className: 'fhnb-inspector' }, v.list);
-  el.append(h('div', { className: 'fhnb-bar' }, v.reload, v.form, ...v.sizes, v.lint, v.inspect, v.open), v.lintLines, v.note, v.error.bar, v.stage, v.pane);
+  el.append(h('div', { className: 'fhnb-bar' }, v.reload, v.form, ...v.sizes, v.lint, v.inspect, v.routeName, v.open), v.lintLines, v.note, v.error.bar, v.stage, v.pane);
   return v;
 }
 
@@ -186,17 +187,19 @@ const src = (v, path) => v.route.root + (path.startsWith('/') ? path : '/' + pat
 function load(v, path) {
   v.current = path;
   v.address.value = path;
-  if (!v.route || v.route.mode === 'none') return;
+  if (!v.route) return;
+  if (v.route.mode === 'kernel') return loadOverKernel(v, { method: 'GET', url: path, headers: [], body: null });
   v.open.href = src(v, path);
   v.iframe.src = src(v, path);
 }
 
 /** Reload the page in place: same page, same scroll position (a bump from the kernel, or the reload button). */
 function reloadPage(v) {
-  if (!v.route || v.route.mode === 'none') return;
+  if (!v.route) return;
   v.scrollY = v.lastY;
   clearError(v);
-  v.iframe.src = src(v, v.current);
+  if (v.route.mode === 'kernel') loadOverKernel(v, { method: 'GET', url: v.current, headers: [], body: null });
+  else v.iframe.src = src(v, v.current);
 }
 
 function setHeight(v) {
@@ -244,6 +247,7 @@ function onFrameMessage(v, e) {
   else if (d.fhnb === 'response') onResponse(v, d);
   else if (d.fhnb === 'unreachable') checkServer(v);
   else if (d.fhnb === 'loc') onLocation(v, d);
+  else if (v.route && v.route.mode === 'kernel') onBridgeMessage(v, d);
 }
 
 function onResponse(v, d) {
@@ -260,7 +264,7 @@ function onLocation(v, d) {
   if (v.scrollY && d.y === 0) { iframe.contentWindow.postMessage({ fhnb: 'scroll', y: v.scrollY }, '*'); v.scrollY = 0; }
   if (d.path !== model.get('at')) { model.set('at', d.path); model.save_changes(); }  // for the inspector, the snapshot and the lint
   v.current = d.path; v.lastY = d.y; v.address.value = d.path;
-  if (v.route) v.open.href = src(v, d.path);
+  if (v.route && v.route.mode !== 'kernel') v.open.href = src(v, d.path);
 }
 
 /** After each load of the iframe: a page without frame.js is an error page; if the server is gone too, say so. */
@@ -269,16 +273,27 @@ function onFrameLoad(v) {
   setTimeout(() => { if (v.pages === before) checkServer(v); }, 300);  // frame.js reports before 'load'; allow for a late message
 }
 
+/** Whether the server answers this preview now, by its route. */
+const reachable = (v) => (v.route.mode === 'kernel' ? kernelAnswers(v) : healthy(v.route));
+
 async function checkServer(v) {
-  if (!v.alive || v.polling || !v.route || v.route.mode === 'none') return;
-  if (!(await healthy(v.route))) goDown(v, 'stopped');
+  if (!v.alive || v.polling || !v.route) return;
+  if (!(await reachable(v))) goDown(v, 'stopped');
 }
+
+// On the kernel route the preview reaches the app through its widget's connection to the kernel: a new kernel means
+// a new widget, so this one cannot come back by itself.
+const KERNEL_ROUTE_GONE = {
+  restarted: 'The kernel restarted: this preview reached the app through its widget, over the old kernel\'s connection (kernel route); run its cell again after the serve_nb cell.',
+  died: 'The kernel died: this preview reached the app through its widget, over that kernel\'s connection (kernel route); run its cell again in a new kernel after the serve_nb cell.',
+};
+const connectionGone = (v, why) => !!(v.route && v.route.mode === 'kernel' && KERNEL_ROUTE_GONE[why]);
 
 /** Cover the stale page with a notice, and wait for the server to answer again. @param {'restarted'|'died'|'stopped'} why */
 function goDown(v, why) {
   if (!(v.el.dataset.server === 'down' && v.down.dataset.why !== 'stopped')) {   // what the kernel said is the better explanation
     v.down.dataset.why = why;
-    v.down.textContent = DOWN[why];
+    v.down.textContent = connectionGone(v, why) ? KERNEL_ROUTE_GONE[why] : DOWN[why];
   }
   // The old kernel's server may answer for a moment while that kernel shuts down: a new server is one seen after a failure.
   v.goneSeen = why === 'stopped';
@@ -286,12 +301,12 @@ function goDown(v, why) {
   v.el.dataset.server = 'down';
   v.down.hidden = false;
   clearError(v);
-  if (!v.polling) waitForServer(v);
+  if (!v.polling && !connectionGone(v, why)) waitForServer(v);
 }
 
 /** Whether the server answering now is one to reload from: not the old kernel's, still shutting down (after 8 s: any). */
 async function serverIsBack(v) {
-  if (!v.route || !(await healthy(v.route))) { v.goneSeen = true; return false; }
+  if (!v.route || !(await reachable(v))) { v.goneSeen = true; return false; }
   return v.goneSeen || Date.now() - v.downAt > 8000;
 }
 
@@ -321,11 +336,9 @@ function connect(v) {
     const same = v.route && v.route.root === r.root;
     v.route = r;
     v.el.dataset.route = r.mode;
-    if (r.mode === 'none') {
-      v.note.textContent = `fhnb: this browser cannot reach the kernel's server (${url}) and jupyter-server-proxy does not answer at ${jupyterBase()}proxy/${port}/: install jupyter-server-proxy where JupyterLab runs and restart it, or open the port and set proxy = direct in settings.ini.`;
-      v.stage.style.display = 'none';
-      v.iframe.removeAttribute('src');
-    } else if (!same) load(v, v.current);
+    v.routeName.textContent = r.mode;
+    v.open.hidden = r.mode === 'kernel';   // a new tab cannot use the widget's comm
+    if (!same || r.mode === 'kernel') load(v, v.current);
   });
 }
 
@@ -441,6 +454,176 @@ function followKernel(v) {
   return () => kernel.statusChanged.disconnect(onStatus);
 }
 
+// ---------- the kernel route: the page's requests over the widget's comm (fhnb/bridge.py, fhnb/static/bridge.js) ----------
+// The page is a srcdoc document in a sandboxed iframe: it runs scripts and submits forms, but has an origin of its own
+// and cannot touch the notebook. bridge.js, its first script, posts its requests here; they go to the kernel as
+// {ask: 'http'} messages with the body as a buffer, and the answers come back the same way.
+
+const SANDBOX = 'allow-scripts allow-forms allow-popups allow-popups-to-escape-sandbox allow-modals allow-downloads';
+const WAIT_NOTE_MS = 300;   // a request waiting longer than this: say the kernel is busy
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const ASSETS = [['script[src]', 'src'], ['link[rel~="stylesheet"][href]', 'href'], ['link[rel~="icon"][href]', 'href'],
+  ['link[rel="modulepreload"][href]', 'href'], ['img[src]', 'src'], ['source[src]', 'src'], ['video[poster]', 'poster']];
+const FIXED = '/_fhnb/static/';   // fhnb's own files (the vendored htmx, Pico, bridge.js): the same for the whole session
+const fixedFiles = (globalThis.__fhnbFixedFiles ??= new Map());   // server url + path -> Promise of {text, dataUrl}
+const cookieJars = (globalThis.__fhnbCookies ??= new Map());      // server url -> Map(name -> value): the app's session, for its pages
+
+const headerOf = (headers, name) => (headers.find(([k]) => k.toLowerCase() === name) || [])[1];
+const bufferOf = (b) => (!b ? new ArrayBuffer(0) : b instanceof ArrayBuffer ? b : b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+
+/** The app's cookies for this preview's server: sent with each request, kept from each answer's Set-Cookie. */
+function jar(v) {
+  const url = v.model.get('url');
+  if (!cookieJars.has(url)) cookieJars.set(url, new Map());
+  return cookieJars.get(url);
+}
+
+function keepCookies(v, headers) {
+  for (const [k, line] of headers) {
+    if (k.toLowerCase() !== 'set-cookie') continue;
+    const [pair, ...attrs] = line.split(';'), at = pair.indexOf('=');
+    const name = pair.slice(0, at).trim(), gone = attrs.some((a) => /^\s*max-age\s*=\s*(0|-)/i.test(a));
+    if (gone) jar(v).delete(name); else jar(v).set(name, pair.slice(at + 1).trim());
+  }
+}
+
+/** Send request `req` ({method, url: path, headers, body}) to the kernel; resolves to its answer {status, headers, body}. */
+function ask(v, req) {
+  const id = `${v.viewId}:${++v.asked}`, cookies = [...jar(v)].map(([k, x]) => `${k}=${x}`).join('; ');
+  const headers = req.headers.filter(([k]) => k.toLowerCase() !== 'cookie').concat(cookies ? [['cookie', cookies]] : []);
+  const t0 = performance.now(), busy = setTimeout(() => showWait(v, true), WAIT_NOTE_MS);
+  return new Promise((ok) => {
+    v.asking.set(id, (a) => {
+      clearTimeout(busy);
+      const waited = performance.now() - t0;
+      if (waited > WAIT_NOTE_MS) v.el.dataset.waitedMs = String(Math.round(waited));   // the last long wait, for whoever measures it
+      if (!v.asking.size) showWait(v, false);
+      keepCookies(v, a.headers);
+      ok(a);
+    });
+    try { v.model.send({ ask: 'http', id, method: req.method, url: req.url, headers }, undefined, req.body ? [req.body.slice(0)] : []); }
+    catch (e) {   // the comm is gone (the kernel restarted): no answer will come
+      const done = v.asking.get(id);
+      v.asking.delete(id);
+      done({ status: 0, headers: [], body: new ArrayBuffer(0), error: String(e) });
+    }
+  });
+}
+
+/** The kernel's answers to this view's requests. Returns what stops listening. */
+function followBridge(v) {
+  v.viewId = Math.random().toString(36).slice(2, 8); v.asked = 0; v.asking = new Map(); v.loads = 0;
+  const onMsg = (msg, buffers) => {
+    if (!msg || msg.answer !== 'http' || !v.asking.has(msg.id)) return;
+    const done = v.asking.get(msg.id);
+    v.asking.delete(msg.id);
+    done({ status: msg.status, headers: msg.headers || [], body: bufferOf(buffers && buffers[0]) });
+  };
+  v.model.on('msg:custom', onMsg);
+  return () => v.model.off('msg:custom', onMsg);
+}
+
+/** `req` sent over the comm, its redirects followed as a browser would; resolves to the final answer and its `url` (path). */
+async function carry(v, req) {
+  for (let hops = 0; ; hops++) {
+    const a = await ask(v, req), loc = headerOf(a.headers, 'location');
+    if (!REDIRECTS.has(a.status) || !loc || hops === 20) return { ...a, url: req.url };
+    const to = new URL(loc, v.route.root + req.url);
+    if (to.origin !== new URL(v.route.root).origin) return { ...a, url: req.url };   // off the app: leave it to the page
+    const keep = a.status === 307 || a.status === 308;
+    req = keep ? { ...req, url: to.pathname + to.search }
+      : { method: req.method === 'HEAD' ? 'HEAD' : 'GET', url: to.pathname + to.search, headers: req.headers.filter(([k]) => !/^content-/i.test(k)), body: null };
+  }
+}
+
+/**
+ * While a request waits, say so. A busy kernel answers widget messages after the running cell, unless the front end
+ * sends them to a subshell of their own (JupyterLab 4.4+ with ipykernel 7+ does: then they are answered at once).
+ */
+function showWait(v, on) {
+  if (!v.wait) { v.wait = h('div', { className: 'fhnb-note fhnb-wait' }); v.note.after(v.wait); }
+  const kernel = v.model.widget_manager && v.model.widget_manager.kernel, busy = kernel && kernel.status === 'busy';
+  v.el.dataset.waiting = on ? 'true' : 'false';
+  v.wait.textContent = !on ? '' : busy ? 'fhnb: waiting for the kernel: it answers this page\'s requests (kernel route) when the running cell ends.'
+    : 'fhnb: waiting for the app\'s answer over the kernel route…';
+}
+
+/** The page asks: a request (answered to the page), a page to load, or a note that it opened a socket this route cannot carry. */
+async function onBridgeMessage(v, d) {
+  if (d.fhnb === 'navigate') return loadOverKernel(v, d);
+  if (d.fhnb === 'unbridged') {
+    const what = d.what === 'WebSocket' ? 'a WebSocket' : 'an EventSource (server-sent events)';
+    v.note.textContent = `fhnb: this page opens ${what}: the kernel route carries HTTP requests only; WebSockets and server-sent events need the direct route or jupyter-server-proxy (settings.ini proxy).`;
+    return;
+  }
+  if (d.fhnb !== 'bridge') return;
+  const a = await carry(v, d);
+  if (v.iframe.contentWindow) v.iframe.contentWindow.postMessage({ fhnb: 'bridged', id: d.id, ...a }, '*', [a.body]);
+}
+
+/** Load the answer to `req` as the page: fetched over the comm, its assets inlined, shown as the sandboxed iframe's srcdoc. */
+async function loadOverKernel(v, req) {
+  const n = ++v.loads;
+  const a = await carry(v, req);
+  const page = await pageOf(v, a);
+  if (n !== v.loads || !v.alive) return;   // a newer load began meanwhile
+  v.current = a.url; v.address.value = a.url;
+  v.iframe.setAttribute('sandbox', SANDBOX);
+  v.iframe.removeAttribute('src');
+  v.iframe.srcdoc = page;
+}
+
+/** The page of answer `a`, ready for srcdoc: bridge.js first, a <base> naming the server, the app's assets inlined. */
+async function pageOf(v, a) {
+  const text = new TextDecoder().decode(a.body), type = headerOf(a.headers, 'content-type') || '';
+  const doc = new DOMParser().parseFromString(type.includes('html') ? text : '<pre></pre>', 'text/html');
+  if (!type.includes('html')) doc.querySelector('pre').textContent = text;   // an answer that is not a page: shown as text
+  const base = new URL(a.url, v.route.root), bridge = doc.createElement('script');
+  bridge.textContent = (await fileOf(v, FIXED + 'bridge.js')).text;
+  doc.head.prepend(Object.assign(doc.createElement('base'), { href: base.href }), bridge);
+  const found = ASSETS.flatMap(([sel, attr]) => [...doc.querySelectorAll(sel)].map((el) => [el, attr]));
+  await Promise.all(found.map(async ([el, attr]) => {
+    const u = new URL(el.getAttribute(attr), base);
+    if (u.origin === base.origin) inline(el, attr, await fileOf(v, u.pathname + u.search));
+  }));
+  return '<!doctype html>\n' + doc.documentElement.outerHTML;
+}
+
+/** Put file `f` in place of element `el`'s `attr` URL: a classic script's text in the page (no base64 to decode), else a data: URL. */
+function inline(el, attr, f) {
+  const classic = el.tagName === 'SCRIPT' && !el.async && !el.defer && (!el.type || /javascript/i.test(el.type));
+  if (!classic) return el.setAttribute(attr, f.dataUrl);
+  el.removeAttribute('src');
+  el.textContent = f.text.replace(/<\/(script)/gi, '<\\/$1');   // "</script" would end the element early; "<\/script" means the same in JS
+}
+
+/** The file at `path` of the server: {text, dataUrl} (fhnb's own files fetched once a session). */
+function fileOf(v, path) {
+  const key = v.model.get('url') + path;
+  if (fixedFiles.has(key)) return fixedFiles.get(key);
+  const got = carry(v, { method: 'GET', url: path, headers: [], body: null }).then(async (a) => ({
+    text: new TextDecoder().decode(a.body), dataUrl: await dataUrl(a.body, headerOf(a.headers, 'content-type')) }));
+  if (path.startsWith(FIXED)) fixedFiles.set(key, got);
+  return got;
+}
+
+function dataUrl(buf, type) {
+  return new Promise((ok) => {
+    const r = new FileReader();
+    r.onload = () => ok(r.result);
+    r.readAsDataURL(new Blob([buf], { type: type || 'application/octet-stream' }));
+  });
+}
+
+/** Whether the kernel's server answers over the comm within 1.5 s (a busy kernel counts as answering: it will, after the cell). */
+async function kernelAnswers(v) {
+  const kernel = v.model.widget_manager && v.model.widget_manager.kernel;
+  if (kernel && kernel.status === 'busy') return true;
+  const late = new Promise((ok) => setTimeout(() => ok(null), 1500));
+  const a = await Promise.race([ask(v, { method: 'GET', url: '/_fhnb/health', headers: [], body: null }), late]);
+  return !!a && a.status === 200;
+}
+
 function render({ model, el }) {
   if (model.get('fhnb_saved')) return renderSnapshot({ model, el });
   const v = buildView(model, el);
@@ -448,7 +631,7 @@ function render({ model, el }) {
   window.addEventListener('message', onMessage);
   v.iframe.addEventListener('load', () => onFrameLoad(v));
   wireToolbar(v);
-  const unfollow = followModel(v);
+  const unfollow = followModel(v), unbridge = followBridge(v);
   setHeight(v); setViewport(v); setInspector(v); setCount(v); setLint(v);
   v.address.value = v.current;
   connect(v);
@@ -457,6 +640,7 @@ function render({ model, el }) {
     v.alive = false;
     window.removeEventListener('message', onMessage);
     unfollow();
+    unbridge();
   };
 }
 

@@ -1,0 +1,95 @@
+"""Kernel route benchmark: one app's preview by the direct route and by the kernel route (issue 16), in one JupyterLab.
+
+    .venv/bin/python bench/kernel_route.py [--repeats 9] [--nodelay]
+
+One notebook shows `/` twice: the first preview takes the direct route, the second is put on the kernel route
+(`Preview.proxy = 'kernel'`: the page and its requests over the widget's comm). Times are taken in the page with
+`performance.now()`, on an idle kernel, the two routes interleaved:
+
+- page: from clicking the preview's reload button to the iframe's `load` (page, scripts and assets loaded).
+- swap: from clicking Add in the page to the new row in the list (an HTMX POST and its swap).
+
+`--nodelay` loads fhnb's Jupyter server extension (`fhnb.bridge`: TCP_NODELAY on kernel websockets), as `fhnb lab` does.
+
+Target (issue 16): the kernel route within 1.5x the direct one for the page, 2x for the swap. Medians over repeats;
+the machine is shared: expect noise.
+"""
+import argparse, statistics, sys, tempfile
+from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent/'tests'))
+from harness import CHROMIUM, CHROMIUM_ARGS, JupyterLab, write_notebook, open_notebook, run_all_cells
+
+CELLS = ["from fasthtml.common import *\n"
+         "app, rt, todos, Todo = fast_app('data/todos.db', todos=dict(id=int, title=str, done=bool, pk='id'))\n"
+         "for i in range(5): todos.insert(title=f'item {i}', done=False)",
+         "@rt('/')\ndef get(): return Titled('Todos', Ul(*[Li(t.title) for t in todos()], id='list'),\n"
+         "    Form(Input(name='title'), Button('Add'), hx_post='/add', hx_target='#list', hx_swap='beforeend'))\n\n"
+         "@rt('/add')\ndef post(title: str): return Li(todos.insert(title=title, done=False).title)",
+         "from fhnb import *\nsrv = serve_nb(app)",
+         "preview('/')",
+         "p = preview('/')\np.proxy = 'kernel'\np"]
+ROUTES = ['direct', 'kernel']
+
+# Reload preview `n`; resolve with ms until its iframe's next `load`.
+PAGE = '''async (n) => {
+  const pv = document.querySelectorAll('.fhnb-preview')[n], f = pv.querySelector('iframe');
+  return await new Promise((ok) => {
+    f.addEventListener('load', () => ok(performance.now() - t0), { once: true });
+    const t0 = performance.now();
+    pv.querySelector('button[title="Reload"]').click();
+  }); }'''
+
+# In a preview's page: type `title`, click Add; resolve with ms until the row is in the list.
+SWAP = '''async (title) => {
+  const list = document.querySelector('#list'), n = list.children.length;
+  document.querySelector('input[name=title]').value = title;
+  return await new Promise((ok) => {
+    new MutationObserver((_, o) => { if (list.children.length > n) { o.disconnect(); ok(performance.now() - t0); } }).observe(list, { childList: true });
+    const t0 = performance.now();
+    document.querySelector('form button').click();
+  }); }'''
+
+def frame(page, n:int):
+    page.wait_for_selector(f'.fhnb-preview >> nth={n}', timeout=30_000)
+    f = page.locator('.fhnb-preview iframe').nth(n).element_handle().content_frame()
+    f.wait_for_selector('#list', timeout=30_000)
+    return f
+
+def measure(page, repeats:int) -> dict:
+    "Medians of page and swap times per route."
+    times = {(r, k): [] for r in ROUTES for k in ('page', 'swap')}
+    for i in range(repeats + 1):   # the first round warms up (assets cached, subshell started): not counted
+        for n, r in enumerate(ROUTES):
+            ms = page.evaluate(PAGE, n)
+            swap = frame(page, n).evaluate(SWAP, f'{r} {i}')
+            if i: times[r, 'page'].append(ms); times[r, 'swap'].append(swap)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+def main(repeats:int, nodelay:bool=False):
+    from playwright.sync_api import sync_playwright
+    root = Path(tempfile.mkdtemp(prefix='fhnb-bench-'))
+    (root/'data').mkdir()
+    write_notebook(root/'bench.ipynb', *CELLS)
+    lab = JupyterLab(root, extra_args=('--ServerApp.jpserver_extensions=fhnb.bridge=True',) if nodelay else ())
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={'width': 1280, 'height': 900})
+            open_notebook(page, lab, 'bench.ipynb')
+            run_all_cells(page)
+            routes = [page.locator('.fhnb-preview').nth(n).get_attribute('data-route') for n in range(2)]
+            assert routes == ROUTES, routes
+            for n in range(2): frame(page, n)
+            res = measure(page, repeats)
+            browser.close()
+    finally: lab.stop()
+    for k in ('page', 'swap'):
+        d, kr = res['direct', k], res['kernel', k]
+        print(f'{k}: direct {d:.1f} ms, kernel {kr:.1f} ms, kernel/direct {kr / d:.2f}x (median of {repeats})')
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--repeats', type=int, default=9)
+    ap.add_argument('--nodelay', action='store_true', help="load fhnb's Jupyter server extension (TCP_NODELAY on kernel websockets)")
+    a = ap.parse_args()
+    main(a.repeats, a.nodelay)
