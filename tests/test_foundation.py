@@ -23,7 +23,7 @@ def test_bad_setting_is_one_line(tmp_path):
     (tmp_path/'settings.ini').write_text('[fhnb]\nproxy = sometimes\n')
     r = subprocess.run([sys.executable, '-m', 'fhnb', 'settings'], cwd=tmp_path, capture_output=True, text=True)
     assert r.returncode == 2
-    assert r.stderr == f"fhnb settings: {tmp_path/'settings.ini'} [fhnb] proxy = 'sometimes': expected auto | direct | jupyter-server-proxy\n"
+    assert r.stderr == f"fhnb settings: {tmp_path/'settings.ini'} [fhnb] proxy = 'sometimes': expected auto | direct | jupyter-server-proxy | kernel\n"
 
 def test_hand_edit_of_generated_module_fails_export_check(tmp_path):
     import shutil
