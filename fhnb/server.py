@@ -2,25 +2,25 @@
 
 # %% ../nbs/02_server.ipynb #50dc2d19
 from __future__ import annotations
-import asyncio, atexit, errno, html, inspect, json, logging, os, re, socket, sys, sysconfig, threading, time, traceback
+import asyncio, atexit, errno, html, json, logging, os, re, socket, sys, sysconfig, threading, time, traceback
 from collections import deque
 from pathlib import Path
 from contextlib import suppress
 from importlib.resources import files
 from urllib.parse import parse_qsl
 import uvicorn
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from starlette.routing import Mount, Route, Router
 import fasthtml.core
 from fastcore.basics import patch
 from .settings import load_settings
 from .assets import STATIC_PATH, static_app, HtmlRewrite, page_rewrites
 from .guard import Site, BoundedHttp, verdict, refuse, without_cors
-from .tables import _original, _use_everywhere   # how fhnb puts its versions of fasthtml's functions in place
+from .kernel import current_cell, in_kernel   # the cell that runs (kept by the kernel layer's hooks)
 
 # %% auto #0
 __all__ = ['FORM_CAP', 'LOG_CAPS', 'LOG_ITEMS', 'BUSY_RETRIES', 'RequestLog', 'error_page', 'share_sqlite', 'open_socket',
-           'NbServer', 'in_kernel', 'current_server', 'serve_nb', 'show_root', 'serve']
+           'NbServer', 'current_server', 'serve_nb']
 
 # %% ../nbs/02_server.ipynb #699f891b
 FORM_CAP = 2048   # bytes of a request body kept in the log
@@ -188,7 +188,7 @@ class NbServer:
                  offline:bool=True,        # rewrite CDN asset URLs in pages to fhnb's vendored copies
                  allowed_hosts=()):        # host names answered beyond loopback (settings `allowed_hosts`)
         self.host, self.port, self.offline, self.allowed_hosts = host, port, offline, tuple(allowed_hosts)
-        self.log, self.listeners, self.head_snippets, self._failed = RequestLog(), [], [], []
+        self.log, self.listeners, self.head_snippets, self._failed_listeners = RequestLog(), [], [], []
         self.internal = Router([Route('/_fhnb/health', self._health)])
         self.internal.routes.append(Mount(STATIC_PATH, app=static_app))
         self.server = self.thread = self._idle_interval = self._loop = None
@@ -235,54 +235,47 @@ def _wrap(self:NbServer, app):
     if app is None: return None
     return HtmlRewrite(app, *page_rewrites(app, self.offline), self._inject_head)
 
-# %% ../nbs/02_server.ipynb #6a88f77b
-async def _send_plain(send, status:int, text:str):
-    await send({'type': 'http.response.start', 'status': status, 'headers': [(b'content-type', b'text/plain; charset=utf-8')]})
-    await send({'type': 'http.response.body', 'body': text.encode()})
-
-_computing = False   # is a cell running? Kept by IPython's cell events in a kernel (`_track_cells`)
-_cell = None         # the id of the cell running, or run last (JupyterLab and Notebook 7 send one)
-
-def _cell_started(info=None, *_):
-    global _computing, _cell
-    _computing, _cell = True, getattr(info, 'cell_id', None)
-
-def _cell_ended(*_):
-    "A cell finished: the notebook's `app`, if the cell made it, remembers that cell."
-    global _computing
-    _computing = False
-    from IPython import get_ipython
-    _tag(getattr(get_ipython(), 'user_ns', {}).get('app'))
-
-def _tag(app):
-    "Remember the cell that made `app` (the running one), the first time fhnb sees `app`."
-    if app is not None and _cell and not hasattr(app, '_fhnb_cell'):
-        with suppress(AttributeError): app._fhnb_cell = _cell
-
-def _track_cells(ip):
-    "Keep `_computing` from `ip`'s cell events (once per kernel)."
-    for event, f in (('pre_run_cell', _cell_started), ('post_run_cell', _cell_ended)):
-        if f not in ip.events.callbacks[event]: ip.events.register(event, f)
-
-@patch
-async def __call__(self:NbServer, scope, receive, send):
-    "`_dispatch`; while a cell computes, with the GIL switch interval at `request_switch_interval` until the request is answered."
-    if scope['type'] != 'http' or not (_computing and self.request_switch_interval and self._idle_interval):
-        return await self._dispatch(scope, receive, send)
-    self._answering += 1   # only ever on the server's own thread
-    if self._answering == 1: sys.setswitchinterval(self.request_switch_interval)
-    try: return await self._dispatch(scope, receive, send)
-    finally:
-        self._answering -= 1
-        if not self._answering: sys.setswitchinterval(self._idle_interval)
-
+# %% ../nbs/02_server.ipynb #1f01f626
 class _Request:
-    "A request being answered: whether its response started, and whether the server cut the app off (the kernel is going)."
-    __slots__ = ('send', 'started', 'cut')
-    def __init__(self, send): self.send, self.started, self.cut = send, False, False
+    "A request being answered: its scope, its log entry, the body the log keeps, a 5xx held back, whether its response started, whether the server cut the app off."
+    def __init__(self, scope, send, port:int):
+        hdrs = {k.decode('latin-1'): v.decode('latin-1') for k, v in scope['headers']}
+        self.scope, self.send, self.ctype, self.body, self.held, self.started, self.cut = scope, send, hdrs.get('content-type', ''), bytearray(), [], False, False
+        self.entry = dict(time=time.time(), method=scope.get('method', 'WEBSOCKET'), path=_clip(scope['path'], 'path'),
+                          query=_clip(scope.get('query_string', b'').decode('latin-1'), 'query'), form=None, status=None, ms=None,
+                          hx=_hx_headers(hdrs), error=None, referer=_clip(hdrs.get('referer'), 'referer'), port=port)
 
+# %% ../nbs/02_server.ipynb #6b632eb4
+def _receiver(req:_Request, receive):
+    "`receive`, keeping the first `FORM_CAP` bytes of the body for the log."
+    async def rcv():
+        msg = await receive()
+        if msg['type'] == 'http.request' and len(req.body) < FORM_CAP: req.body.extend(msg.get('body', b'')[:FORM_CAP - len(req.body)])
+        return msg
+    return rcv
+
+def _sender(req:_Request):
+    "`req.send`, noting the status and holding back a 5xx (maybe `ServerErrorMiddleware`'s bare 500) with what follows it."
+    async def snd(msg):
+        if req.cut: return   # the server answered 503 for it: the kernel is going
+        if msg['type'] == 'http.response.start':
+            req.entry['status'] = msg['status']
+            if msg['status'] >= 500: req.held.append(msg); return
+        elif req.held: req.held.append(msg); return
+        req.started = True
+        await req.send(msg)
+    return snd
+
+# %% ../nbs/02_server.ipynb #7b9358d5
 _closing_text = 'fhnb: the kernel is shutting down; run the notebook again to serve the app'
+def _closing(): return PlainTextResponse(_closing_text, 503)
 
+async def _reply(req:_Request, response):
+    "Answer `req` with Starlette `response` unless its answer started, and log the status."
+    req.entry['status'] = response.status_code
+    if not (req.started or req.cut): await response(req.scope, None, req.send)
+
+# %% ../nbs/02_server.ipynb #3e8d236d
 @patch
 async def _dispatch(self:NbServer, scope, receive, send):
     "guard -> log -> `/_fhnb/*` | the app served on the request's port."
@@ -290,66 +283,65 @@ async def _dispatch(self:NbServer, scope, receive, send):
     port = _port_of(scope, self.port)
     status, why, foreign = verdict(scope, self.site(port))   # first: it also drops the proxy headers a direct client may not send
     if foreign: send = without_cors(send)
-    hdrs = {k.decode('latin-1'): v.decode('latin-1') for k, v in scope['headers']}
-    method = scope.get('method', 'WEBSOCKET')
     target = self.internal if scope['path'].startswith('/_fhnb/') else self._targets.get(port)
     if scope['type'] != 'http':
         if status or target is None or self.closing: return await refuse(scope, send, 403, why)
         return await target(scope, receive, send)
-    entry = dict(time=time.time(), method=method, path=_clip(scope['path'], 'path'), query=_clip(scope.get('query_string', b'').decode('latin-1'), 'query'),
-                 form=None, status=None, ms=None, hx=_hx_headers(hdrs), error=None, referer=_clip(hdrs.get('referer'), 'referer'), port=port)
-    body, held, req = bytearray(), [], _Request(send)
-    async def rcv():
-        msg = await receive()
-        if msg['type'] == 'http.request' and len(body) < FORM_CAP: body.extend(msg.get('body', b'')[:FORM_CAP - len(body)])
-        return msg
-    async def snd(msg):
-        if req.cut: return   # the server answered 503 for it: the kernel is going
-        if msg['type'] == 'http.response.start':
-            entry['status'] = msg['status']
-            if msg['status'] >= 500: held.append(msg); return   # maybe ServerErrorMiddleware's bare 500
-        elif held: held.append(msg); return
-        req.started = True
-        await send(msg)
-    t0 = time.perf_counter()
+    req = _Request(scope, send, port)
     self._in_flight.add(req)
-    try:
-        if status: entry['status'], entry['error'] = status, _clip(why, 'error'); await refuse(scope, send, status, why)
-        elif self.closing: entry['status'] = 503; await _send_plain(send, 503, _closing_text)
-        elif target is None: entry['status'] = 503; await _send_plain(send, 503, 'fhnb: no app is being served; call serve_nb(app)')
-        else:
-            await target(scope, rcv, snd)
-            entry['note'] = scope.get('fhnb.notes')   # what fhnb's rewrites did to the page (`app_headers`)
-            if not req.cut:
-                for m in held: await send(m)   # a 500 the app answered on purpose
-    except Exception as e:
-        entry['status'], entry['error'] = (503, _closing_text) if self.closing else (500, _clip(f'{type(e).__name__}: {e}', 'error'))
-        if self.closing and not (req.started or req.cut): await _send_plain(send, 503, _closing_text)
-        elif not (req.started or req.cut):
-            page = error_page(e, method, scope['path'])
-            await send({'type': 'http.response.start', 'status': 500,
-                        'headers': [(b'content-type', b'text/html; charset=utf-8'), (b'content-length', str(len(page)).encode())]})
-            await send({'type': 'http.response.body', 'body': page})
-    finally:
-        self._in_flight.discard(req)
-        entry['ms'] = (time.perf_counter() - t0) * 1000
-        entry['form'] = _form(bytes(body), hdrs.get('content-type', ''))
-        self.log.append(entry)
-        for f in list(self.listeners):
-            try: f(entry)
-            except Exception:
-                if f not in self._failed:   # a listener runs on every request: say so once
-                    self._failed.append(f)
-                    print(f'fhnb: the server log listener {f!r} raised (shown once; requests are still answered):', file=sys.stderr)
-                    traceback.print_exc()
+    try: await self._answer(req, target, receive, status, why)
+    finally: self._logged(req)
 
+# %% ../nbs/02_server.ipynb #f158a359
+@patch
+async def _answer(self:NbServer, req:_Request, target, receive, status:int|None, why:str|None):
+    "The guard's refusal, 503 while the kernel goes or with no app, else the app's answer (a handler that raised: its 500 page)."
+    t0 = time.perf_counter()
+    try:
+        if status: req.entry.update(status=status, error=_clip(why, 'error')); await refuse(req.scope, req.send, status, why)
+        elif self.closing: await _reply(req, _closing())
+        elif target is None: await _reply(req, PlainTextResponse('fhnb: no app is being served; call serve_nb(app)', 503))
+        else: await _run_app(req, target, receive)
+    except Exception as e: await self._failed(req, e)
+    finally: req.entry['ms'] = (time.perf_counter() - t0) * 1000
+
+async def _run_app(req:_Request, target, receive):
+    "Run the app for `req`; then send a 5xx it answered on purpose."
+    await target(req.scope, _receiver(req, receive), _sender(req))
+    req.entry['note'] = req.scope.get('fhnb.notes')   # what fhnb's rewrites did to the page (`app_headers`)
+    if not req.cut:
+        for m in req.held: await req.send(m)
+
+# %% ../nbs/02_server.ipynb #7a9b9039
+@patch
+async def _failed(self:NbServer, req:_Request, e:Exception):
+    "A handler raised `e`: its 500 page with the traceback (503 while the kernel goes)."
+    if self.closing: req.entry['error'] = _closing_text; return await _reply(req, _closing())
+    req.entry['error'] = _clip(f'{type(e).__name__}: {e}', 'error')
+    await _reply(req, HTMLResponse(error_page(e, req.entry['method'], req.scope['path']), 500))
+
+@patch
+def _logged(self:NbServer, req:_Request):
+    "Log `req`'s entry with its form, and pass it to the listeners (one that raises is reported once)."
+    self._in_flight.discard(req)
+    req.entry['form'] = _form(bytes(req.body), req.ctype)
+    self.log.append(req.entry)
+    for f in list(self.listeners):
+        try: f(req.entry)
+        except Exception:
+            if f in self._failed_listeners: continue
+            self._failed_listeners.append(f)   # a listener runs on every request: say so once
+            print(f'fhnb: the server log listener {f!r} raised (shown once; requests are still answered):', file=sys.stderr)
+            traceback.print_exc()
+
+# %% ../nbs/02_server.ipynb #0d2b4795
 @patch
 async def _answer_in_flight(self:NbServer):
     "Answer 503 to each request in flight whose response has not started, and cut its app off."
     for r in list(self._in_flight):
         if not (r.started or r.cut):
             r.cut = True
-            await _send_plain(r.send, 503, _closing_text)
+            await _closing()(r.scope, None, r.send)
 
 @patch
 def close(self:NbServer, timeout:float=1):
@@ -426,6 +418,19 @@ def restart(self:NbServer):
     "Stop, then start again on the same port."
     return self.stop().start(self.port)
 
+# %% ../nbs/02_server.ipynb #df2c7bd5
+@patch
+async def __call__(self:NbServer, scope, receive, send):
+    "`_dispatch`; while a cell computes, with the GIL switch interval at `request_switch_interval` until the request is answered."
+    if scope['type'] != 'http' or not (current_cell.running and self.request_switch_interval and self._idle_interval):
+        return await self._dispatch(scope, receive, send)
+    self._answering += 1   # only ever on the server's own thread
+    if self._answering == 1: sys.setswitchinterval(self.request_switch_interval)
+    try: return await self._dispatch(scope, receive, send)
+    finally:
+        self._answering -= 1
+        if not self._answering: sys.setswitchinterval(self._idle_interval)
+
 # %% ../nbs/02_server.ipynb #e9f6e725
 @patch
 def _listen(self:NbServer, port:int=0) -> int:
@@ -462,6 +467,12 @@ def release(self:NbServer, port:int):
     if sock is not None: sock.close()
     self.apps.pop(port, None); self._targets.pop(port, None); self._sites.pop(port, None)
 
+# %% ../nbs/02_server.ipynb #273f29b9
+def _tag(app):
+    "Remember the cell that made `app` (the running one), the first time fhnb sees `app`."
+    if app is not None and current_cell.id and not hasattr(app, '_fhnb_cell'):
+        with suppress(AttributeError): app._fhnb_cell = current_cell.id
+
 # %% ../nbs/02_server.ipynb #2b60457f
 def _slot(s:NbServer, app, port:int|None) -> int|None:
     "The port of `s` to serve `app` on: the one asked for, its own, that of the app its cell made before, the current one when cells have no ids; `None`: a new one."
@@ -482,13 +493,6 @@ def _start_quietly(s:NbServer):
     except OSError: s.start(0)
 
 # %% ../nbs/02_server.ipynb #3ce243f7
-def in_kernel() -> bool:
-    "Whether this code runs in a Jupyter kernel (ipykernel)."
-    if 'ipykernel' not in sys.modules: return False
-    try: from IPython import get_ipython
-    except ImportError: return False
-    return getattr(get_ipython(), 'kernel', None) is not None
-
 def _ports_file() -> Path: return Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'fhnb'/'ports.json'
 def _notebook() -> str: return os.environ.get('JPY_SESSION_NAME') or os.getcwd()   # Jupyter names the notebook a kernel serves
 
@@ -582,41 +586,3 @@ def _add_route(self:fasthtml.core.FastHTML, route):
     else: keep.insert(pos, route)
     keep.sort(key=lambda r: not getattr(r, 'host', None))
     self.router.routes = keep
-fasthtml.core.FastHTML.add_route = _add_route
-
-# %% ../nbs/02_server.ipynb #891a12ec
-_fh_serve = _original(fasthtml.core, 'serve')   # fasthtml's own, also when this module runs again
-
-def show_root(srv:NbServer):
-    "Show the server's `/` below the cell: `fhnb.preview.preview` if there is one, else a link."
-    from IPython.display import display, HTML
-    try: from fhnb.preview import preview
-    except ImportError: preview = None
-    if preview is not None: return display(preview('/'))
-    display(HTML(f'<a href="{srv.url}/" target="_blank">{srv.url}/</a>'))
-
-def serve(appname=None,   # module name, as fasthtml's `serve` (outside a kernel)
-          app='app',      # the app, or the name of the app in the caller's globals
-          host='0.0.0.0', # outside a kernel: fasthtml's host; in a kernel the server stays on loopback
-          port=None,      # outside a kernel: fasthtml's port; in a kernel a preferred port
-          reload=True, procs=None, **kwargs):
-    "fasthtml's `serve`, kernel-aware: in a kernel, `serve_nb` the caller's app and show `/`."
-    bk = sys._getframe(1)
-    if in_kernel():
-        a = bk.f_globals.get(app) if isinstance(app, str) else app
-        if a is None: raise NameError(f'serve: no {app!r} in this notebook; define it or pass serve(app=app)')
-        running = _server is not None and _server.running
-        srv = _serve(a, None if running else port, None, fallback=True)   # a preferred port; re-runs keep the server
-        show_root(srv)
-        return
-    glb, back = bk.f_globals, bk.f_back
-    if not appname:   # as fasthtml works it out from its caller
-        if glb.get('__name__') == '__main__': appname = Path(glb.get('__file__', '')).stem
-        elif back and back.f_globals.get('__name__') == '__main__': appname = inspect.getmodule(bk).__name__
-    if appname: return _fh_serve(appname, app, host=host, port=port, reload=reload, procs=procs, **kwargs)
-
-serve._fhnb_orig = _fh_serve
-
-if in_kernel():
-    _use_everywhere(serve)
-    _track_cells(sys.modules['IPython'].get_ipython())
