@@ -36,6 +36,7 @@ def _clipped(d:dict, n:int=LOG_ITEMS) -> dict:
     "The first `n` items of `d`, names and values clipped."
     return {_clip(k, 'name'): _clip(v, 'value') for k, v in list(d.items())[:n]}
 
+# %% ../nbs/02_server.ipynb #08b365dd
 def _multipart(body:bytes, ctype:str) -> dict:
     "The fields of a multipart form (a file by its name), from as much of the body as the log keeps."
     b = re.search(r'boundary="?([^";]+)"?', ctype)
@@ -55,6 +56,7 @@ def _form(body:bytes, ctype:str):
     if ctype.startswith('multipart/form-data'): return _clipped(_multipart(body, ctype))
     return body.decode('utf-8', 'replace')
 
+# %% ../nbs/02_server.ipynb #392ba772
 class RequestLog(deque):
     "The newest requests the server answered, oldest first; shows as a table."
     cols = 'time method path query status ms hx form error'.split()
@@ -115,6 +117,7 @@ class _QuietOptimize(logging.Filter):
     "Drop SQLite's log line for a best-effort `pragma optimize` that met a locked database when a connection opened."
     def filter(self, r): return not (r.getMessage().startswith('SQLITE_LOG') and 'optimize' in r.getMessage() and 'BUSY' in r.getMessage())
 
+# %% ../nbs/02_server.ipynb #e2632422
 def _retry(f, tries=2000):
     import apsw
     for _ in range(tries):
@@ -132,6 +135,7 @@ def _conn_file(db, c0):
                 d['_fhnb_file'] = _retry(lambda: (c0.filename, c0.open_flags, c0.open_vfs))
     return d['_fhnb_file']
 
+# %% ../nbs/02_server.ipynb #fcb19e56
 def _thread_conn(db):
     c0 = db.__dict__['conn']
     fn, flags, vfs = _conn_file(db, c0)
@@ -150,6 +154,7 @@ def _patient(hook):
 
 def _wait_when_locked(c): c.set_busy_handler(_busy)
 
+# %% ../nbs/02_server.ipynb #12d1818a
 def share_sqlite():
     "Give each thread its own connection to a fastlite/apswutils `Database` file, and make opening one wait on a locked file (idempotent)."
     import apsw
@@ -171,12 +176,14 @@ def open_socket(host:str, port:int) -> socket.socket:
     s.set_inheritable(True)
     return s
 
+# %% ../nbs/02_server.ipynb #bbc7b5b8
 def _port_of(scope, default:int) -> int:
     "The server port a request came in on."
     return (scope.get('server') or (None, default))[1]
 
 def _hx_headers(hdrs:dict) -> dict: return _clipped({k: v for k, v in hdrs.items() if k.startswith('hx-')}, LOG_ITEMS // 2)
 
+# %% ../nbs/02_server.ipynb #de1fc181
 class NbServer:
     "The kernel's uvicorn server: one daemon thread with its own event loop, serving the current `app` on loopback."
     switch_interval = 0.001           # seconds: the GIL switch interval while serving (the interpreter's default is 0.005)
@@ -204,25 +211,35 @@ class NbServer:
         "Serve `app` on the current port from the next request on (the running server is not touched)."
         self.apps[self.port], self._targets[self.port] = app, self._wrap(app)
 
-    def url_for(self, port:int) -> str: return f'http://{"[%s]" % self.host if ":" in self.host else self.host}:{port}'
-    def site(self, port:int) -> Site:
-        "Who the guard protects on `port`."
-        if port not in self._sites: self._sites[port] = Site(self.host, port, self.allowed_hosts)
-        return self._sites[port]
+# %% ../nbs/02_server.ipynb #10a154c2
+@patch
+def url_for(self:NbServer, port:int) -> str: return f'http://{"[%s]" % self.host if ":" in self.host else self.host}:{port}'
 
-    @property
-    def url(self) -> str: return self.url_for(self.port)
-    @property
-    def running(self) -> bool: return bool(self.thread and self.thread.is_alive() and self.server.started and not self.server.should_exit)
+@patch
+def site(self:NbServer, port:int) -> Site:
+    "Who the guard protects on `port`."
+    if port not in self._sites: self._sites[port] = Site(self.host, port, self.allowed_hosts)
+    return self._sites[port]
 
-    def __repr__(self): return f'NbServer({self.url}, {"running" if self.running else "stopped"}, {len(self.log)} requests logged)'
-    def _repr_html_(self):
-        state = 'running' if self.running else 'stopped'
-        return f'<code>NbServer</code> <a href="{self.url}/" target="_blank">{self.url}/</a> ({state}, {len(self.log)} requests logged)'
+@patch(as_prop=True)
+def url(self:NbServer) -> str: return self.url_for(self.port)
 
-    async def _health(self, req):
-        port = _port_of(req.scope, self.port)
-        return JSONResponse({'ok': True, 'port': port, 'app': repr(self.apps.get(port))[:200]})
+@patch(as_prop=True)
+def running(self:NbServer) -> bool: return bool(self.thread and self.thread.is_alive() and self.server.started and not self.server.should_exit)
+
+# %% ../nbs/02_server.ipynb #fa763c7c
+@patch
+def __repr__(self:NbServer): return f'NbServer({self.url}, {"running" if self.running else "stopped"}, {len(self.log)} requests logged)'
+
+@patch
+def _repr_html_(self:NbServer):
+    state = 'running' if self.running else 'stopped'
+    return f'<code>NbServer</code> <a href="{self.url}/" target="_blank">{self.url}/</a> ({state}, {len(self.log)} requests logged)'
+
+@patch
+async def _health(self:NbServer, req):
+    port = _port_of(req.scope, self.port)
+    return JSONResponse({'ok': True, 'port': port, 'app': repr(self.apps.get(port))[:200]})
 
 # %% ../nbs/02_server.ipynb #0e246ce6
 @patch
@@ -352,6 +369,29 @@ def close(self:NbServer, timeout:float=1):
             asyncio.run_coroutine_threadsafe(self._answer_in_flight(), self._loop).result(timeout)
     if self.server is not None: self.server.should_exit = True
 
+# %% ../nbs/02_server.ipynb #ee04ec3a
+@patch
+def _bind(self:NbServer, port:int, fallback:bool) -> socket.socket:
+    "A socket bound to `port` on the server's host; a taken port: an error naming it, or with `fallback` any free port and a note."
+    __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
+    try: return open_socket(self.host, port)
+    except OSError as e:
+        if e.errno != errno.EADDRINUSE: raise OSError(e.errno, f'cannot serve on host {self.host!r}: {e.strerror or e}; use an address of this machine, e.g. 127.0.0.1') from None
+        if not (fallback and port): raise OSError(e.errno, f'port {port} on {self.host} is taken; pass port=0 for any free port') from None
+    sock = open_socket(self.host, 0)
+    print(f'fhnb: port {port} is taken; serving on port {sock.getsockname()[1]} instead')
+    return sock
+
+@patch
+def _wait_started(self:NbServer, timeout:float=10):
+    "Wait until uvicorn accepts connections; a thread that died or hangs is stopped and named."
+    end = time.monotonic() + timeout
+    while not self.server.started:
+        if not self.thread.is_alive() or time.monotonic() > end:
+            self.stop(0)   # don't leave a half-started thread holding the port
+            raise RuntimeError(f'fhnb: the server on port {self.port} did not start')
+        time.sleep(0.001)
+
 # %% ../nbs/02_server.ipynb #1ec77c28
 @patch
 def start(self:NbServer, port:int|None=None,  # port to bind (default: `self.port`; 0 = any free port)
@@ -360,12 +400,7 @@ def start(self:NbServer, port:int|None=None,  # port to bind (default: `self.por
     __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
     if self.running: return self
     port = self.port if port is None else port
-    try: sock = open_socket(self.host, port)
-    except OSError as e:
-        if e.errno != errno.EADDRINUSE: raise OSError(e.errno, f'cannot serve on host {self.host!r}: {e.strerror or e}; use an address of this machine, e.g. 127.0.0.1') from None
-        if not (fallback and port): raise OSError(e.errno, f'port {port} on {self.host} is taken; pass port=0 for any free port') from None
-        sock = open_socket(self.host, 0)
-        print(f'fhnb: port {port} is taken; serving on port {sock.getsockname()[1]} instead')
+    sock = self._bind(port, fallback)
     old, self.port = self.port, sock.getsockname()[1]
     if old != self.port and old in self.apps:   # made before the port was known (0: any free port)
         self.apps[self.port], self._targets[self.port] = self.apps.pop(old), self._targets.pop(old)
@@ -380,15 +415,11 @@ def start(self:NbServer, port:int|None=None,  # port to bind (default: `self.por
     self.server = uvicorn.Server(config)
     self.thread = threading.Thread(target=self._run, args=(self.server, sock), name=f'fhnb-server:{self.port}', daemon=True)
     self.thread.start()
-    end = time.monotonic() + 10
-    while not self.server.started:
-        if not self.thread.is_alive() or time.monotonic() > end:
-            self.stop(0)   # don't leave a half-started thread holding the port
-            raise RuntimeError(f'fhnb: the server on port {self.port} did not start')
-        time.sleep(0.001)
+    self._wait_started()
     for p in [p for p in self.apps if p != self.port]: self._listen(p)   # after a restart: the other apps' ports again
     return self
 
+# %% ../nbs/02_server.ipynb #f5dbc009
 def _loop_factory():
     "uvloop's event loop where it is installed (python-fasthtml brings it on Linux and macOS), else asyncio's."
     try: import uvloop
@@ -404,6 +435,7 @@ def _run(self:NbServer, server, sock):
             runner.run(server.serve(sockets=[sock]))
     finally: sock.close()
 
+# %% ../nbs/02_server.ipynb #48abf16d
 @patch
 def stop(self:NbServer, timeout:float=5):
     "Stop serving: uvicorn's `should_exit`, then wait for the thread; the port is free on return."
@@ -521,6 +553,7 @@ def current_server() -> NbServer|None:
     "The kernel's `NbServer`, or `None` before `serve_nb` ran."
     return _server
 
+# %% ../nbs/02_server.ipynb #42dfd689
 def _caller_app(depth:int=2):
     __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
     g = sys._getframe(depth).f_globals
@@ -535,6 +568,7 @@ def serve_nb(app=None,             # the app to serve (default: `app` in the cal
     __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
     return _serve(_caller_app() if app is None else app, port, host, fallback=port is None)
 
+# %% ../nbs/02_server.ipynb #02417dc6
 def _serve(app, port, host, fallback):
     global _server
     __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
@@ -565,6 +599,7 @@ def _serve(app, port, host, fallback):
     _remember(app, new.port)
     return new
 
+# %% ../nbs/02_server.ipynb #6eaef1cd
 @atexit.register
 def _exit():
     if _server is not None: _server.close()

@@ -71,6 +71,7 @@ def _is_type(t):
     try: return t in COLUMN_TYPE_MAPPING
     except TypeError: return False  # unhashable, e.g. a list of names
 
+# %% ../nbs/04_tables.ipynb #1367fdc4
 def check_spec(table:str,    # the table's name, for the message
                columns:dict, # column name -> type
                pk=None,      # a column name, or several
@@ -135,6 +136,7 @@ def _check_table(name, spec):
         if not c.isidentifier() or keyword.iskeyword(c):  # fasthtml makes the row dataclass after the table is written
             raise TableError(f"table {name!r} column {c!r}: fast_app makes each column a dataclass field, so it must be a Python name, like 'due_date'")
 
+# %% ../nbs/04_tables.ipynb #18d18c4e
 def _fast_app(orig):
     sig = inspect.signature(orig)
     @wraps(orig)
@@ -267,6 +269,7 @@ def _rows_html(rows):
 
 def _table_html(tbl): return to_xml(Rows(tbl))
 
+# %% ../nbs/04_tables.ipynb #1fafd1d4
 def _show_rows_of(c):
     "Display instances of row class `c` as `Rows` draws them, and as plain text with long values cut."
     _formatter('text/html').for_type(c, _row_html)
@@ -289,6 +292,7 @@ def _set_cls(self, c):
 
 _fixes.append(lambda: setattr(fastlite.Table, 'cls', property(_get_cls, _set_cls, doc="The table's row dataclass; fhnb shows its instances as HTML tables")))
 
+# %% ../nbs/04_tables.ipynb #35905d3f
 def register_display():
     "Show fastlite tables, rows and lists of rows as HTML tables in this IPython shell (`fhnb.kernel.enable` calls it)."
     f = _formatter('text/html')
