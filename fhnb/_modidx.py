@@ -256,7 +256,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                              'fhnb.server.NbServer._repr_html_': ('server.html#nbserver._repr_html_', 'fhnb/server.py'),
                              'fhnb.server.NbServer._run': ('server.html#nbserver._run', 'fhnb/server.py'),
                              'fhnb.server.NbServer._wait_started': ('server.html#nbserver._wait_started', 'fhnb/server.py'),
-                             'fhnb.server.NbServer._wrap': ('server.html#nbserver._wrap', 'fhnb/server.py'),
+                             'fhnb.server.NbServer._with_rewrites': ('server.html#nbserver._with_rewrites', 'fhnb/server.py'),
                              'fhnb.server.NbServer.add': ('server.html#nbserver.add', 'fhnb/server.py'),
                              'fhnb.server.NbServer.app': ('server.html#nbserver.app', 'fhnb/server.py'),
                              'fhnb.server.NbServer.close': ('server.html#nbserver.close', 'fhnb/server.py'),

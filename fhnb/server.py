@@ -209,7 +209,7 @@ class NbServer:
     @app.setter
     def app(self, app):
         "Serve `app` on the current port from the next request on (the running server is not touched)."
-        self.apps[self.port], self._targets[self.port] = app, self._wrap(app)
+        self.apps[self.port], self._targets[self.port] = app, self._with_rewrites(app)
 
 # %% ../nbs/02_server.ipynb #10a154c2
 @patch
@@ -248,7 +248,7 @@ def _inject_head(self:NbServer, page:str) -> str:
     return page.replace('</head>', ''.join(self.head_snippets) + '</head>', 1)
 
 @patch
-def _wrap(self:NbServer, app):
+def _with_rewrites(self:NbServer, app):
     if app is None: return None
     return HtmlRewrite(app, *page_rewrites(app, self.offline), self._inject_head)
 
@@ -485,7 +485,7 @@ def add(self:NbServer, app, port:int=0) -> int:
     "Serve `app` on a port of its own as well (`port`, or any free one); returns the port. The current app stays current."
     if not self.running: raise RuntimeError('NbServer.add: start the server first')
     port = self._listen(port)
-    self.apps[port], self._targets[port] = app, self._wrap(app)
+    self.apps[port], self._targets[port] = app, self._with_rewrites(app)
     return port
 
 @patch

@@ -204,7 +204,7 @@ _fix(Database, '__init__', _db_init)
 
 # %% ../nbs/04_tables.ipynb #bf26c005
 _muted = 'opacity:.65;font-weight:normal'
-_cell = 'padding:2px 8px;text-align:left;vertical-align:top'  # colours and borders: the theme's (JupyterLab, GitHub, Pico)
+_cell_style = 'padding:2px 8px;text-align:left;vertical-align:top'  # colours and borders: the theme's (JupyterLab, GitHub, Pico)
 
 def _as_dict(row): return {f.name: getattr(row, f.name) for f in fields(row)} if is_dataclass(row) else dict(row)
 
@@ -212,7 +212,7 @@ def _head(names, types={}, pks=()):
     "A header cell per column: its name, then its SQL type when known, with `pk` for the primary key."
     def th(n):
         info = ' '.join([types.get(n, ''), 'pk' if n in pks else '']).strip()
-        return Th(n, *([Br(), Small(info, style=_muted)] if info else []), style=_cell)
+        return Th(n, *([Br(), Small(info, style=_muted)] if info else []), style=_cell_style)
     return Thead(Tr(*[th(n) for n in names]))
 
 def _shown(v, max_chars):
@@ -221,7 +221,7 @@ def _shown(v, max_chars):
     return s if max_chars is None or len(s) <= max_chars else f'{s[:max_chars]}… ({len(s):,} characters)'
 
 def _body(rows, names, max_chars=None):
-    def td(v): return Td(_shown(v, max_chars), style=_cell)
+    def td(v): return Td(_shown(v, max_chars), style=_cell_style)
     return Tbody(*[Tr(*[td(r.get(n)) for n in names]) for r in rows])
 
 # %% ../nbs/04_tables.ipynb #4d6f67da
