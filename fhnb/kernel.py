@@ -4,11 +4,9 @@
 
 # %% ../nbs/13_kernel.ipynb #ea948fac
 from __future__ import annotations
-import inspect, sys
+import sys
 from importlib import import_module
-from pathlib import Path
-from types import SimpleNamespace
-import fasthtml.core
+from types import SimpleNamespace   # fasthtml loads where it is used: `import fhnb` in a script (the CLI) stays light
 
 # %% auto #0
 __all__ = ['current_cell', 'ipy_shell', 'in_kernel', 'user_ns', 'original', 'replace', 'use_everywhere', 'serve', 'enable']
@@ -126,9 +124,9 @@ def serve(appname=None,   # module name, as fasthtml's `serve` (outside a kernel
     if in_kernel(): return _serve_here(bk.f_globals.get(app) if isinstance(app, str) else app, app, port)
     glb, back = bk.f_globals, bk.f_back
     if not appname:   # as fasthtml works it out from its caller
-        if glb.get('__name__') == '__main__': appname = Path(glb.get('__file__', '')).stem
-        elif back and back.f_globals.get('__name__') == '__main__': appname = inspect.getmodule(bk).__name__
-    if appname: return original(fasthtml.core, 'serve')(appname, app, host=host, port=port, reload=reload, procs=procs, **kwargs)
+        if glb.get('__name__') == '__main__': appname = import_module('pathlib').Path(glb.get('__file__', '')).stem
+        elif back and back.f_globals.get('__name__') == '__main__': appname = import_module('inspect').getmodule(bk).__name__
+    if appname: return original(import_module('fasthtml.core'), 'serve')(appname, app, host=host, port=port, reload=reload, procs=procs, **kwargs)
 
 # %% ../nbs/13_kernel.ipynb #90109c4b
 def _load_previews():
@@ -145,12 +143,12 @@ def enable():
     "Make this IPython shell fhnb's: tables display, fixes, newest-route-wins; in a kernel also cell hooks, `serve`, FT previews."
     ip = ipy_shell()
     if ip is None: return
-    tables, server = import_module('fhnb.tables'), import_module('fhnb.server')
+    tables, server, core = import_module('fhnb.tables'), import_module('fhnb.server'), import_module('fasthtml.core')
     tables.fix_tables()
     tables.register_display()
-    replace(fasthtml.core.FastHTML, 'add_route', lambda _: server._add_route)
+    replace(core.FastHTML, 'add_route', lambda _: server._add_route)
     if not in_kernel(): return
-    use_everywhere(replace(fasthtml.core, 'serve', lambda _: serve))
+    use_everywhere(replace(core, 'serve', lambda _: serve))
     _hook_cells(ip)
     from fastcore.xml import FT
     ip.display_formatter.mimebundle_formatter.for_type(FT, _ft_bundle)
