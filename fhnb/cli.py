@@ -101,21 +101,44 @@ def bind(host:str, port:int) -> socket.socket:
     sock.listen(2048) # uvicorn's default backlog; listening now makes the port ours before the URL is printed
     return sock
 
+# %% ../nbs/08_cli.ipynb #5569907b
+def _check_serve_args(workers:int, port:int|None, reload:bool):
+    "Raise a one-line `CliError` for `fhnb serve` options that cannot work together."
+    if workers < 1: raise CliError(f'--workers {workers}: expected 1 or more')
+    if port is not None and not 0 <= port <= 65535: raise CliError(f'--port {port}: expected 0 to 65535 (0: any free port)')
+    if reload and workers > 1: raise CliError('--reload and --workers cannot be combined: reload runs one worker')
+
+def _announce(spec, host, port, site, offline, workers, reload):
+    "Say what `fhnb serve` serves, where, and which Host names it answers."
+    shown = f'[{host}]' if ':' in host else host
+    print(f'fhnb serve: {spec} at http://{shown}:{port}/ ({"offline" if offline else "CDN assets"}'
+          f'{f", {workers} workers" if workers > 1 else ""}{", reload" if reload else ""}; Ctrl-C stops)\n'
+          f'fhnb serve: answers to Host {site.accepts()} on port {port}; others get 403{"" if site.loopback else " (more names: settings allowed_hosts)"}', flush=True)
+
+def _run_uvicorn(config, sock, reload:bool, workers:int):
+    "Run uvicorn on `sock` (one process, a reloader, or several workers) until Ctrl-C; the socket is closed after."
+    import uvicorn
+    from uvicorn.supervisors import ChangeReload, Multiprocess
+    try:
+        if reload: ChangeReload(config, target=uvicorn.Server(config).run, sockets=[sock]).run()
+        elif workers > 1: Multiprocess(config, sockets=[sock]).run()
+        else: uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt: pass
+    finally: sock.close()
+
+
 # %% ../nbs/08_cli.ipynb #ecf4d1d6
 def serve_command(spec:str|None=None, host:str|None=None, port:int|None=None, workers:int=1,
                   reload:bool=False, offline:bool|None=None) -> int:
     "Run `fhnb serve`: uvicorn serving `spec` (default: settings.ini `app`) until Ctrl-C."
     import uvicorn
     from fhnb.guard import BoundedHttp
-    from uvicorn.supervisors import ChangeReload, Multiprocess
     from fhnb.settings import load_settings
     st = load_settings()
     root = st.path.parent if st.path else Path.cwd()
     spec = spec or st.app
     if not spec: raise CliError('no app to serve: pass MODULE:APP, or set app = pkg.module:app in settings.ini [fhnb]')
-    if workers < 1: raise CliError(f'--workers {workers}: expected 1 or more')
-    if port is not None and not 0 <= port <= 65535: raise CliError(f'--port {port}: expected 0 to 65535 (0: any free port)')
-    if reload and workers > 1: raise CliError('--reload and --workers cannot be combined: reload runs one worker')
+    _check_serve_args(workers, port, reload)
     host = host or st.host
     port = (st.port or 5001) if port is None else port
     offline = st.offline if offline is None else offline
@@ -127,20 +150,12 @@ def serve_command(spec:str|None=None, host:str|None=None, port:int|None=None, wo
     site = _site(host, port)
     os.environ.update(FHNB_SERVE_APP=spec, FHNB_SERVE_ROOT=str(root), FHNB_SERVE_OFFLINE='1' if offline else '0',
                       FHNB_SERVE_HOST=host, FHNB_SERVE_PORT=str(port))
-    shown = f'[{host}]' if ':' in host else host
-    print(f'fhnb serve: {spec} at http://{shown}:{port}/ ({"offline" if offline else "CDN assets"}'
-          f'{f", {workers} workers" if workers > 1 else ""}{", reload" if reload else ""}; Ctrl-C stops)\n'
-          f'fhnb serve: answers to Host {site.accepts()} on port {port}; others get 403{"" if site.loopback else " (more names: settings allowed_hosts)"}', flush=True)
+    _announce(spec, host, port, site, offline, workers, reload)
     many = reload or workers > 1
     config = uvicorn.Config('fhnb.cli:served_app' if many else prepare_app(app, site, offline), factory=many, host=host, port=port,
                             workers=workers, reload=reload, reload_dirs=[str(root)] if reload else None, timeout_graceful_shutdown=5,
                             http=BoundedHttp, proxy_headers=False)   # the guard's bounded connections; forwarded headers are not trusted
-    try:
-        if reload: ChangeReload(config, target=uvicorn.Server(config).run, sockets=[sock]).run()
-        elif workers > 1: Multiprocess(config, sockets=[sock]).run()
-        else: uvicorn.Server(config).run(sockets=[sock])
-    except KeyboardInterrupt: pass
-    finally: sock.close()
+    _run_uvicorn(config, sock, reload, workers)
     return 0
 
 # %% ../nbs/08_cli.ipynb #3f7cead4
@@ -188,11 +203,13 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser('settings', help='show the checked settings from settings.ini [fhnb]')
     return p
 
+# %% ../nbs/08_cli.ipynb #7295435c
 def _exit_on_signals():
     "SIGTERM and SIGHUP end the command as Ctrl-C does: cleanly, its probe and scratch folder with it."
     for sig in (signal.SIGTERM, getattr(signal, 'SIGHUP', None)):
         if sig is not None: signal.signal(sig, lambda n, _: sys.exit(128 + n))
 
+# %% ../nbs/08_cli.ipynb #f4c52142
 def main(argv:list[str]|None=None) -> int:
     "Run the `fhnb` command line."
     p = _parser()

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import sys
 from importlib import import_module
-from types import SimpleNamespace   # fasthtml loads where it is used: `import fhnb` in a script (the CLI) stays light
+from types import SimpleNamespace
 
 # %% auto #0
 __all__ = ['current_cell', 'ipy_shell', 'in_kernel', 'user_ns', 'original', 'replace', 'use_everywhere', 'serve', 'enable']
@@ -135,7 +135,8 @@ def _load_previews():
     return sys.modules['fhnb.preview']
 
 def _ft_bundle(ft):
-    "An FT shown as a cell's value: a live preview's bundle, or fasthtml's own display without an app."
+    "An FT shown as a cell's value: a live preview's bundle, or fasthtml's own display without an app (and no widget loaded)."
+    if _kernel_server() is None and not callable(user_ns().get('app')): return None
     return _load_previews()._ft_bundle(ft)
 
 # %% ../nbs/13_kernel.ipynb #e0a1dfab

@@ -62,6 +62,8 @@ def test_kernel_import_is_light_and_previews_load_on_use():
     try:
         k.ok('import sys\nfrom fasthtml.common import *\nfrom fhnb import *')
         assert k.ok("print('fhnb.preview' in sys.modules, 'anywidget' in sys.modules)").stdout.split() == ['False', 'False']
+        assert 'application/vnd.jupyter.widget-view+json' not in k.ok("Div(P('no app yet'))").outputs[-1]   # fasthtml's own display
+        assert k.ok("print('anywidget' in sys.modules)").stdout.strip() == 'False'
         k.ok("app, rt = fast_app()\n@rt('/')\ndef get(): return P('hi')")
         r = k.ok("Div(P('a card'))")
         assert 'application/vnd.jupyter.widget-view+json' in r.outputs[-1], r.outputs
