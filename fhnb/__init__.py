@@ -1,7 +1,7 @@
 "Build FastHTML apps in JupyterLab: a kernel server, live inline previews, nbdev export."
 __version__ = "0.0.1"
 
-import importlib
+import importlib, sys
 
 # The public API, by the module each name lives in. `import fhnb` stays cheap, so the CLI, `fhnb serve` and the
 # exported apps under `fhnb.examples` load no Jupyter code: a name loads its module on first use. In an IPython
@@ -32,5 +32,9 @@ def preview(*args, **kwargs):
     _load('preview')
     return globals()['preview'](*args, **kwargs)
 
-from .kernel import ipy_shell, enable
-if ipy_shell() is not None: enable()
+def _in_ipython() -> bool:
+    "`fhnb.kernel.ipy_shell() is not None`, without loading `fhnb.kernel` in a script (the CLI loads only what it uses)."
+    ipy = sys.modules.get('IPython')
+    return ipy is not None and ipy.get_ipython() is not None
+
+if _in_ipython(): importlib.import_module('fhnb.kernel').enable()
