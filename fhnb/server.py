@@ -271,6 +271,7 @@ def _receiver(req:_Request, receive):
         return msg
     return rcv
 
+# %% ../nbs/02_server.ipynb #a3498e59
 def _sender(req:_Request):
     "`req.send`, noting the status and holding back a 5xx (maybe `ServerErrorMiddleware`'s bare 500) with what follows it."
     async def snd(msg):
@@ -337,6 +338,7 @@ async def _failed(self:NbServer, req:_Request, e:Exception):
     req.entry['error'] = _clip(f'{type(e).__name__}: {e}', 'error')
     await _reply(req, HTMLResponse(error_page(e, req.entry['method'], req.scope['path']), 500))
 
+# %% ../nbs/02_server.ipynb #98e8f871
 @patch
 def _logged(self:NbServer, req:_Request):
     "Log `req`'s entry with its form, and pass it to the listeners (one that raises is reported once)."
@@ -382,6 +384,7 @@ def _bind(self:NbServer, port:int, fallback:bool) -> socket.socket:
     print(f'fhnb: port {port} is taken; serving on port {sock.getsockname()[1]} instead')
     return sock
 
+# %% ../nbs/02_server.ipynb #fc262d66
 @patch
 def _wait_started(self:NbServer, timeout:float=10):
     "Wait until uvicorn accepts connections; a thread that died or hangs is stopped and named."
@@ -488,6 +491,7 @@ def add(self:NbServer, app, port:int=0) -> int:
     self.apps[port], self._targets[port] = app, self._with_rewrites(app)
     return port
 
+# %% ../nbs/02_server.ipynb #b6c23559
 @patch
 def release(self:NbServer, port:int):
     "Stop serving the app on `port` (not the current app's): its port is free on return."
@@ -533,6 +537,7 @@ def _remembered(app) -> int:
     try: return int(json.loads(_ports_file().read_text()).get(_notebook(), {}).get(getattr(app, '_fhnb_cell', None) or '-', 0))
     except (OSError, ValueError, TypeError, AttributeError): return 0
 
+# %% ../nbs/02_server.ipynb #8cc86c07
 def _remember(app, port:int):
     "Note `port` for the cell that made `app` in this notebook (in a kernel only; the 200 notebooks used last)."
     if not in_kernel(): return
@@ -568,19 +573,19 @@ def serve_nb(app=None,             # the app to serve (default: `app` in the cal
     __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
     return _serve(_caller_app() if app is None else app, port, host, fallback=port is None)
 
-# %% ../nbs/02_server.ipynb #02417dc6
-def _serve(app, port, host, fallback):
-    global _server
+# %% ../nbs/02_server.ipynb #7023e8b4
+def _swap_app(s:NbServer, app, port:int|None) -> NbServer:
+    "Make the running server `s` serve `app`: on its port, the port of the app its cell made before, or a new one."
+    if not s.running: s.start(fallback=True)   # stopped by hand: back on its ports if still free
+    p = _slot(s, app, port)
+    s.port = p if p is not None else _add(s, app)
+    s.app = app
+    return s
+
+# %% ../nbs/02_server.ipynb #79091aad
+def _new_server(s:NbServer|None, app, port:int|None, host:str|None, fallback:bool) -> NbServer:
+    "A started server for `app` at another address than `s` (stopped once the new one runs), or the kernel's first."
     __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
-    s = _server
-    _tag(app)
-    if s is not None and (host is None or host == s.host) and (not port or port in s.apps):
-        if not s.running: s.start(fallback=True)   # stopped by hand: back on its ports if still free
-        p = _slot(s, app, port)
-        s.port = p if p is not None else _add(s, app)
-        s.app = app
-        _remember(app, s.port)
-        return s
     st = load_settings()
     quiet = port is None and not st.port   # any free port will do: this notebook's port from before a restart, if free
     new = NbServer(app, host or st.host, _remembered(app) if quiet else (st.port if port is None else port), offline=st.offline, allowed_hosts=st.allowed_hosts)
@@ -595,9 +600,19 @@ def _serve(app, port, host, fallback):
         if same_port: s.start()
         raise
     if s is not None: s.stop()
-    _server = new
-    _remember(app, new.port)
     return new
+
+# %% ../nbs/02_server.ipynb #07ddd885
+def _serve(app, port, host, fallback):
+    "`serve_nb`'s work: swap `app` into the kernel's server, or start one where asked, and remember the port for the app's cell."
+    global _server
+    __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
+    s = _server
+    _tag(app)
+    if s is not None and (host is None or host == s.host) and (not port or port in s.apps): s = _swap_app(s, app, port)
+    else: s = _server = _new_server(s, app, port, host, fallback)
+    _remember(app, s.port)
+    return s
 
 # %% ../nbs/02_server.ipynb #6eaef1cd
 @atexit.register
