@@ -58,7 +58,8 @@ def load_app(spec:str,              # `module:attr`, e.g. `myapp.app:app`
     mod, sep, attr = spec.partition(':')
     if not (sep and mod and attr): raise CliError(f'app {spec!r}: expected MODULE:APP, e.g. myapp.app:app')
     if root and str(root) not in sys.path: sys.path.insert(0, str(root))
-    import fhnb.tables  # fastlite's fixes and named errors, in place before the app makes its tables
+    from fhnb.tables import fix_tables
+    fix_tables()        # fastlite's fixes and named errors, in place before the app makes its tables (importing changes nothing)
     from fhnb.server import share_sqlite
     share_sqlite()      # and SQLite as a server needs it: workers open the database together
     try: m = importlib.import_module(mod)

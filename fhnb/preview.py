@@ -14,13 +14,14 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 from .settings import load_settings
 from .assets import STATIC_PATH, localize
-from .server import NbServer, serve_nb, current_server, in_kernel
+from .server import NbServer, serve_nb, current_server
+from .kernel import current_cell, user_ns
 from .lint import lint as lint_page
 from .bridge import serve_message
 
 # %% auto #0
 __all__ = ['COMPONENT_PATH', 'components', 'SNAPSHOT_NOTE', 'Preview', 'frame_script', 'component_page', 'Components',
-           'live_previews', 'test_cell', 'inert', 'preview', 'app_state', 'refresh', 'enable_previews']
+           'live_previews', 'test_cell', 'inert', 'preview', 'app_state', 'refresh']
 
 # %% ../nbs/03_preview.ipynb #dea5c1e1
 _static = files('fhnb')/'static'
@@ -127,11 +128,9 @@ async def _component_route(req):
 
 # %% ../nbs/03_preview.ipynb #a5f4f31a
 _live = weakref.WeakSet()     # previews that may be on screen
-_cells = [0]                  # cells started so far
-_cell_id = [None]             # the id of the running cell, when the front end sent one
 
 def _track(p:Preview) -> Preview:
-    p._cell, p._cell_id = _cells[0], _cell_id[0]
+    p._cell, p._cell_id = current_cell.number, current_cell.id   # the cell that made it (`fhnb.kernel`)
     _live.add(p)
     return p
 
@@ -140,7 +139,8 @@ def live_previews() -> list[Preview]:
     return [p for p in list(_live) if p.comm is not None]
 
 # %% ../nbs/03_preview.ipynb #887837e6
-def _mine(p:Preview, e:dict) -> bool:
+def _belongs(p:Preview, e:dict) -> bool:
+    "Whether log entry `e` is a request of preview `p`: its key, or a page load of its path."
     if e.get('port', p.port) != p.port: return False   # another app's request
     key = (e.get('hx') or {}).get('hx-fhnb-preview')
     if key: return key == p.key
@@ -159,7 +159,7 @@ def _failure(e:dict) -> dict:
 def _record(e:dict):
     "Give log entry `e` to the previews it belongs to (runs on the server thread)."
     for p in live_previews():
-        if not _mine(p, e): continue
+        if not _belongs(p, e): continue
         p._log.append({k: e.get(k) for k in _fields})
         p.count += 1
         if p.inspector: p.requests = list(p._log)
@@ -265,7 +265,7 @@ test_cell.__test__ = False   # pytest collects `test_*` functions a test module 
 # %% ../nbs/03_preview.ipynb #11d235ac
 def _app_name(port:int) -> str:
     "The notebook's name for the app served on `port` (`app` when it has none)."
-    srv, ns = current_server(), _user_ns()
+    srv, ns = current_server(), user_ns()
     a = srv.apps.get(port) if srv is not None else None
     if a is None or ns.get('app') is a: return 'app'
     return next((k for k, v in ns.items() if v is a and not k.startswith('_')), 'app')
@@ -285,16 +285,6 @@ def _answer(p:Preview, msg:dict):
     cell = test_cell(e, msg.get('response'), _led_to(list(p._log), e), _app_name(p.port))
     p.send(dict(answer='test', time=e.get('time'), test=cell))
 
-# %% ../nbs/03_preview.ipynb #3afd9b8c
-def _ip():
-    try: from IPython import get_ipython
-    except ImportError: return None
-    return get_ipython()
-
-def _user_ns() -> dict:
-    ip = _ip()
-    return ip.user_ns if ip is not None else {}
-
 # %% ../nbs/03_preview.ipynb #50261232
 def _attach(srv:NbServer):
     "Make `srv` serve what previews need: `frame.js` in its pages, the components' route, the inspector's listener (idempotent)."
@@ -303,12 +293,12 @@ def _attach(srv:NbServer):
         srv.internal.routes.append(Route(COMPONENT_PATH, _component_route))
     if _record not in srv.listeners: srv.listeners.append(_record)
 
-def _server(app=None) -> NbServer:
+def _serving(app=None) -> NbServer:
     "The kernel's server, serving `app` if given; else the running server; else one for the notebook's `app`."
     __tracebackhide__ = True
     srv = current_server()
     if app is not None or srv is None or not srv.running:
-        app = app if app is not None else _user_ns().get('app')
+        app = app if app is not None else user_ns().get('app')
         if not callable(app): raise LookupError("preview: no app to serve; define `app` (e.g. `app, rt = fast_app()`) or pass app=")
         srv = serve_nb(app)
     _attach(srv)
@@ -369,10 +359,10 @@ def preview(target:str|FT='/',    # a path such as `'/todos?x=1'`, or a componen
     height = _height(s.preview_height if height is None else height)
     if isinstance(target, str):
         _check_path(target)
-        srv = _server(app)
+        srv = _serving(app)
         path, look = target, _look(srv, target)
     elif _is_ft(target):
-        srv = _server(app)
+        srv = _serving(app)
         path, look = COMPONENT_PATH.format(key=components.add(target)), dict(snapshot=_snapshot_html(inert(to_xml(target))))
     else: raise TypeError(f'preview: target is a {type(target).__name__}; pass a path such as "/" or a component (FT)')
     return _track(Preview(url=srv.url, port=srv.port, path=path, height=height, proxy=s.proxy, **look))
@@ -410,7 +400,7 @@ def app_state(ns:dict|None=None) -> tuple:
     routes = tuple((getattr(r, 'path', None), tuple(sorted(getattr(r, 'methods', None) or ())), getattr(r, 'endpoint', getattr(r, 'app', None)))
                    for a in srv.apps.values() for r in getattr(a, 'routes', ()))
     pg = getattr(sys.modules.get('fhnb.database'), 'writes', int)()   # PostgreSQL has no change counter: fhnb.database counts writes
-    return srv.app, routes, tuple(_changes(c) for c in _connections(_user_ns() if ns is None else ns)), pg
+    return srv.app, routes, tuple(_changes(c) for c in _connections(user_ns() if ns is None else ns)), pg
 
 # %% ../nbs/03_preview.ipynb #bd7f225c
 def _retake_snapshots(previews:list):
@@ -429,42 +419,3 @@ def refresh(skip_cell:int|None=None):
     previews = [p for p in live_previews() if getattr(p, '_cell', None) != skip_cell]
     for p in previews: p.bump += 1
     _retake_later(previews)
-
-# %% ../nbs/03_preview.ipynb #b66d5b70
-_before = {}
-
-def _pre_run_cell(info=None):
-    _cells[0] += 1
-    _cell_id[0] = cid = getattr(info, 'cell_id', None)
-    if cid:   # the cell runs again: its old output, and the previews in it, are gone
-        for p in live_previews():
-            if p._cell_id == cid: p.close()
-    ns, srv = _user_ns(), current_server()
-    _before.update(state=app_state(ns), app=ns.get('app'), served=srv is not None and srv.app is ns.get('app'))
-
-def _release_unused(srv:NbServer):
-    "Stop serving the apps (but the current one) that no open preview shows."
-    shown = {p.port for p in live_previews()}
-    for port in [p for p in srv.apps if p != srv.port and p not in shown]: srv.release(port)
-
-def _post_run_cell(result=None):
-    ns, srv = _user_ns(), current_server()
-    if srv is not None and _record not in srv.listeners: _attach(srv)   # a serve cell after a restart: old previews reconnect to it
-    new = ns.get('app')
-    if _before.get('served') and new is not _before.get('app') and callable(new): serve_nb(new)
-    if srv is not None and srv.running: _release_unused(current_server())
-    if 'state' in _before and app_state(ns) != _before['state']: refresh(skip_cell=_cells[0])
-
-def enable_previews(ip=None):
-    "In IPython shell `ip` (default: this one): FT values display as live previews, and previews refresh after cells."
-    ip = ip or _ip()
-    if ip is None: return
-    for ev, f in getattr(ip, '_fhnb_preview_hooks', []):
-        try: ip.events.unregister(ev, f)
-        except ValueError: pass
-    ip._fhnb_preview_hooks = [('pre_run_cell', _pre_run_cell), ('post_run_cell', _post_run_cell)]
-    for ev, f in ip._fhnb_preview_hooks: ip.events.register(ev, f)
-    ip.display_formatter.mimebundle_formatter.for_type(FT, _ft_bundle)
-
-# %% ../nbs/03_preview.ipynb #e7a0074a
-if in_kernel(): enable_previews()

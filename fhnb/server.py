@@ -2,25 +2,25 @@
 
 # %% ../nbs/02_server.ipynb #50dc2d19
 from __future__ import annotations
-import asyncio, atexit, errno, html, inspect, json, logging, os, re, socket, sys, sysconfig, threading, time, traceback
+import asyncio, atexit, errno, html, json, logging, os, re, socket, sys, sysconfig, threading, time, traceback
 from collections import deque
 from pathlib import Path
 from contextlib import suppress
 from importlib.resources import files
 from urllib.parse import parse_qsl
 import uvicorn
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from starlette.routing import Mount, Route, Router
 import fasthtml.core
 from fastcore.basics import patch
 from .settings import load_settings
 from .assets import STATIC_PATH, static_app, HtmlRewrite, page_rewrites
 from .guard import Site, BoundedHttp, verdict, refuse, without_cors
-from .tables import _original, _use_everywhere   # how fhnb puts its versions of fasthtml's functions in place
+from .kernel import current_cell, in_kernel   # the cell that runs (kept by the kernel layer's hooks)
 
 # %% auto #0
 __all__ = ['FORM_CAP', 'LOG_CAPS', 'LOG_ITEMS', 'BUSY_RETRIES', 'RequestLog', 'error_page', 'share_sqlite', 'open_socket',
-           'NbServer', 'in_kernel', 'current_server', 'serve_nb', 'show_root', 'serve']
+           'NbServer', 'current_server', 'serve_nb']
 
 # %% ../nbs/02_server.ipynb #699f891b
 FORM_CAP = 2048   # bytes of a request body kept in the log
@@ -36,6 +36,7 @@ def _clipped(d:dict, n:int=LOG_ITEMS) -> dict:
     "The first `n` items of `d`, names and values clipped."
     return {_clip(k, 'name'): _clip(v, 'value') for k, v in list(d.items())[:n]}
 
+# %% ../nbs/02_server.ipynb #08b365dd
 def _multipart(body:bytes, ctype:str) -> dict:
     "The fields of a multipart form (a file by its name), from as much of the body as the log keeps."
     b = re.search(r'boundary="?([^";]+)"?', ctype)
@@ -55,6 +56,7 @@ def _form(body:bytes, ctype:str):
     if ctype.startswith('multipart/form-data'): return _clipped(_multipart(body, ctype))
     return body.decode('utf-8', 'replace')
 
+# %% ../nbs/02_server.ipynb #392ba772
 class RequestLog(deque):
     "The newest requests the server answered, oldest first; shows as a table."
     cols = 'time method path query status ms hx form error'.split()
@@ -115,6 +117,7 @@ class _QuietOptimize(logging.Filter):
     "Drop SQLite's log line for a best-effort `pragma optimize` that met a locked database when a connection opened."
     def filter(self, r): return not (r.getMessage().startswith('SQLITE_LOG') and 'optimize' in r.getMessage() and 'BUSY' in r.getMessage())
 
+# %% ../nbs/02_server.ipynb #e2632422
 def _retry(f, tries=2000):
     import apsw
     for _ in range(tries):
@@ -132,6 +135,7 @@ def _conn_file(db, c0):
                 d['_fhnb_file'] = _retry(lambda: (c0.filename, c0.open_flags, c0.open_vfs))
     return d['_fhnb_file']
 
+# %% ../nbs/02_server.ipynb #fcb19e56
 def _thread_conn(db):
     c0 = db.__dict__['conn']
     fn, flags, vfs = _conn_file(db, c0)
@@ -150,6 +154,7 @@ def _patient(hook):
 
 def _wait_when_locked(c): c.set_busy_handler(_busy)
 
+# %% ../nbs/02_server.ipynb #12d1818a
 def share_sqlite():
     "Give each thread its own connection to a fastlite/apswutils `Database` file, and make opening one wait on a locked file (idempotent)."
     import apsw
@@ -171,12 +176,14 @@ def open_socket(host:str, port:int) -> socket.socket:
     s.set_inheritable(True)
     return s
 
+# %% ../nbs/02_server.ipynb #bbc7b5b8
 def _port_of(scope, default:int) -> int:
     "The server port a request came in on."
     return (scope.get('server') or (None, default))[1]
 
 def _hx_headers(hdrs:dict) -> dict: return _clipped({k: v for k, v in hdrs.items() if k.startswith('hx-')}, LOG_ITEMS // 2)
 
+# %% ../nbs/02_server.ipynb #de1fc181
 class NbServer:
     "The kernel's uvicorn server: one daemon thread with its own event loop, serving the current `app` on loopback."
     switch_interval = 0.001           # seconds: the GIL switch interval while serving (the interpreter's default is 0.005)
@@ -188,7 +195,7 @@ class NbServer:
                  offline:bool=True,        # rewrite CDN asset URLs in pages to fhnb's vendored copies
                  allowed_hosts=()):        # host names answered beyond loopback (settings `allowed_hosts`)
         self.host, self.port, self.offline, self.allowed_hosts = host, port, offline, tuple(allowed_hosts)
-        self.log, self.listeners, self.head_snippets, self._failed = RequestLog(), [], [], []
+        self.log, self.listeners, self.head_snippets, self._failed_listeners = RequestLog(), [], [], []
         self.internal = Router([Route('/_fhnb/health', self._health)])
         self.internal.routes.append(Mount(STATIC_PATH, app=static_app))
         self.server = self.thread = self._idle_interval = self._loop = None
@@ -202,27 +209,37 @@ class NbServer:
     @app.setter
     def app(self, app):
         "Serve `app` on the current port from the next request on (the running server is not touched)."
-        self.apps[self.port], self._targets[self.port] = app, self._wrap(app)
+        self.apps[self.port], self._targets[self.port] = app, self._with_rewrites(app)
 
-    def url_for(self, port:int) -> str: return f'http://{"[%s]" % self.host if ":" in self.host else self.host}:{port}'
-    def site(self, port:int) -> Site:
-        "Who the guard protects on `port`."
-        if port not in self._sites: self._sites[port] = Site(self.host, port, self.allowed_hosts)
-        return self._sites[port]
+# %% ../nbs/02_server.ipynb #10a154c2
+@patch
+def url_for(self:NbServer, port:int) -> str: return f'http://{"[%s]" % self.host if ":" in self.host else self.host}:{port}'
 
-    @property
-    def url(self) -> str: return self.url_for(self.port)
-    @property
-    def running(self) -> bool: return bool(self.thread and self.thread.is_alive() and self.server.started and not self.server.should_exit)
+@patch
+def site(self:NbServer, port:int) -> Site:
+    "Who the guard protects on `port`."
+    if port not in self._sites: self._sites[port] = Site(self.host, port, self.allowed_hosts)
+    return self._sites[port]
 
-    def __repr__(self): return f'NbServer({self.url}, {"running" if self.running else "stopped"}, {len(self.log)} requests logged)'
-    def _repr_html_(self):
-        state = 'running' if self.running else 'stopped'
-        return f'<code>NbServer</code> <a href="{self.url}/" target="_blank">{self.url}/</a> ({state}, {len(self.log)} requests logged)'
+@patch(as_prop=True)
+def url(self:NbServer) -> str: return self.url_for(self.port)
 
-    async def _health(self, req):
-        port = _port_of(req.scope, self.port)
-        return JSONResponse({'ok': True, 'port': port, 'app': repr(self.apps.get(port))[:200]})
+@patch(as_prop=True)
+def running(self:NbServer) -> bool: return bool(self.thread and self.thread.is_alive() and self.server.started and not self.server.should_exit)
+
+# %% ../nbs/02_server.ipynb #fa763c7c
+@patch
+def __repr__(self:NbServer): return f'NbServer({self.url}, {"running" if self.running else "stopped"}, {len(self.log)} requests logged)'
+
+@patch
+def _repr_html_(self:NbServer):
+    state = 'running' if self.running else 'stopped'
+    return f'<code>NbServer</code> <a href="{self.url}/" target="_blank">{self.url}/</a> ({state}, {len(self.log)} requests logged)'
+
+@patch
+async def _health(self:NbServer, req):
+    port = _port_of(req.scope, self.port)
+    return JSONResponse({'ok': True, 'port': port, 'app': repr(self.apps.get(port))[:200]})
 
 # %% ../nbs/02_server.ipynb #0e246ce6
 @patch
@@ -231,58 +248,52 @@ def _inject_head(self:NbServer, page:str) -> str:
     return page.replace('</head>', ''.join(self.head_snippets) + '</head>', 1)
 
 @patch
-def _wrap(self:NbServer, app):
+def _with_rewrites(self:NbServer, app):
     if app is None: return None
     return HtmlRewrite(app, *page_rewrites(app, self.offline), self._inject_head)
 
-# %% ../nbs/02_server.ipynb #6a88f77b
-async def _send_plain(send, status:int, text:str):
-    await send({'type': 'http.response.start', 'status': status, 'headers': [(b'content-type', b'text/plain; charset=utf-8')]})
-    await send({'type': 'http.response.body', 'body': text.encode()})
-
-_computing = False   # is a cell running? Kept by IPython's cell events in a kernel (`_track_cells`)
-_cell = None         # the id of the cell running, or run last (JupyterLab and Notebook 7 send one)
-
-def _cell_started(info=None, *_):
-    global _computing, _cell
-    _computing, _cell = True, getattr(info, 'cell_id', None)
-
-def _cell_ended(*_):
-    "A cell finished: the notebook's `app`, if the cell made it, remembers that cell."
-    global _computing
-    _computing = False
-    from IPython import get_ipython
-    _tag(getattr(get_ipython(), 'user_ns', {}).get('app'))
-
-def _tag(app):
-    "Remember the cell that made `app` (the running one), the first time fhnb sees `app`."
-    if app is not None and _cell and not hasattr(app, '_fhnb_cell'):
-        with suppress(AttributeError): app._fhnb_cell = _cell
-
-def _track_cells(ip):
-    "Keep `_computing` from `ip`'s cell events (once per kernel)."
-    for event, f in (('pre_run_cell', _cell_started), ('post_run_cell', _cell_ended)):
-        if f not in ip.events.callbacks[event]: ip.events.register(event, f)
-
-@patch
-async def __call__(self:NbServer, scope, receive, send):
-    "`_dispatch`; while a cell computes, with the GIL switch interval at `request_switch_interval` until the request is answered."
-    if scope['type'] != 'http' or not (_computing and self.request_switch_interval and self._idle_interval):
-        return await self._dispatch(scope, receive, send)
-    self._answering += 1   # only ever on the server's own thread
-    if self._answering == 1: sys.setswitchinterval(self.request_switch_interval)
-    try: return await self._dispatch(scope, receive, send)
-    finally:
-        self._answering -= 1
-        if not self._answering: sys.setswitchinterval(self._idle_interval)
-
+# %% ../nbs/02_server.ipynb #1f01f626
 class _Request:
-    "A request being answered: whether its response started, and whether the server cut the app off (the kernel is going)."
-    __slots__ = ('send', 'started', 'cut')
-    def __init__(self, send): self.send, self.started, self.cut = send, False, False
+    "A request being answered: its scope, its log entry, the body the log keeps, a 5xx held back, whether its response started, whether the server cut the app off."
+    def __init__(self, scope, send, port:int):
+        hdrs = {k.decode('latin-1'): v.decode('latin-1') for k, v in scope['headers']}
+        self.scope, self.send, self.ctype, self.body, self.held, self.started, self.cut = scope, send, hdrs.get('content-type', ''), bytearray(), [], False, False
+        self.entry = dict(time=time.time(), method=scope.get('method', 'WEBSOCKET'), path=_clip(scope['path'], 'path'),
+                          query=_clip(scope.get('query_string', b'').decode('latin-1'), 'query'), form=None, status=None, ms=None,
+                          hx=_hx_headers(hdrs), error=None, referer=_clip(hdrs.get('referer'), 'referer'), port=port)
 
+# %% ../nbs/02_server.ipynb #6b632eb4
+def _receiver(req:_Request, receive):
+    "`receive`, keeping the first `FORM_CAP` bytes of the body for the log."
+    async def rcv():
+        msg = await receive()
+        if msg['type'] == 'http.request' and len(req.body) < FORM_CAP: req.body.extend(msg.get('body', b'')[:FORM_CAP - len(req.body)])
+        return msg
+    return rcv
+
+# %% ../nbs/02_server.ipynb #a3498e59
+def _sender(req:_Request):
+    "`req.send`, noting the status and holding back a 5xx (maybe `ServerErrorMiddleware`'s bare 500) with what follows it."
+    async def snd(msg):
+        if req.cut: return   # the server answered 503 for it: the kernel is going
+        if msg['type'] == 'http.response.start':
+            req.entry['status'] = msg['status']
+            if msg['status'] >= 500: req.held.append(msg); return
+        elif req.held: req.held.append(msg); return
+        req.started = True
+        await req.send(msg)
+    return snd
+
+# %% ../nbs/02_server.ipynb #7b9358d5
 _closing_text = 'fhnb: the kernel is shutting down; run the notebook again to serve the app'
+def _closing(): return PlainTextResponse(_closing_text, 503)
 
+async def _reply(req:_Request, response):
+    "Answer `req` with Starlette `response` unless its answer started, and log the status."
+    req.entry['status'] = response.status_code
+    if not (req.started or req.cut): await response(req.scope, None, req.send)
+
+# %% ../nbs/02_server.ipynb #3e8d236d
 @patch
 async def _dispatch(self:NbServer, scope, receive, send):
     "guard -> log -> `/_fhnb/*` | the app served on the request's port."
@@ -290,66 +301,66 @@ async def _dispatch(self:NbServer, scope, receive, send):
     port = _port_of(scope, self.port)
     status, why, foreign = verdict(scope, self.site(port))   # first: it also drops the proxy headers a direct client may not send
     if foreign: send = without_cors(send)
-    hdrs = {k.decode('latin-1'): v.decode('latin-1') for k, v in scope['headers']}
-    method = scope.get('method', 'WEBSOCKET')
     target = self.internal if scope['path'].startswith('/_fhnb/') else self._targets.get(port)
     if scope['type'] != 'http':
         if status or target is None or self.closing: return await refuse(scope, send, 403, why)
         return await target(scope, receive, send)
-    entry = dict(time=time.time(), method=method, path=_clip(scope['path'], 'path'), query=_clip(scope.get('query_string', b'').decode('latin-1'), 'query'),
-                 form=None, status=None, ms=None, hx=_hx_headers(hdrs), error=None, referer=_clip(hdrs.get('referer'), 'referer'), port=port)
-    body, held, req = bytearray(), [], _Request(send)
-    async def rcv():
-        msg = await receive()
-        if msg['type'] == 'http.request' and len(body) < FORM_CAP: body.extend(msg.get('body', b'')[:FORM_CAP - len(body)])
-        return msg
-    async def snd(msg):
-        if req.cut: return   # the server answered 503 for it: the kernel is going
-        if msg['type'] == 'http.response.start':
-            entry['status'] = msg['status']
-            if msg['status'] >= 500: held.append(msg); return   # maybe ServerErrorMiddleware's bare 500
-        elif held: held.append(msg); return
-        req.started = True
-        await send(msg)
-    t0 = time.perf_counter()
+    req = _Request(scope, send, port)
     self._in_flight.add(req)
-    try:
-        if status: entry['status'], entry['error'] = status, _clip(why, 'error'); await refuse(scope, send, status, why)
-        elif self.closing: entry['status'] = 503; await _send_plain(send, 503, _closing_text)
-        elif target is None: entry['status'] = 503; await _send_plain(send, 503, 'fhnb: no app is being served; call serve_nb(app)')
-        else:
-            await target(scope, rcv, snd)
-            entry['note'] = scope.get('fhnb.notes')   # what fhnb's rewrites did to the page (`app_headers`)
-            if not req.cut:
-                for m in held: await send(m)   # a 500 the app answered on purpose
-    except Exception as e:
-        entry['status'], entry['error'] = (503, _closing_text) if self.closing else (500, _clip(f'{type(e).__name__}: {e}', 'error'))
-        if self.closing and not (req.started or req.cut): await _send_plain(send, 503, _closing_text)
-        elif not (req.started or req.cut):
-            page = error_page(e, method, scope['path'])
-            await send({'type': 'http.response.start', 'status': 500,
-                        'headers': [(b'content-type', b'text/html; charset=utf-8'), (b'content-length', str(len(page)).encode())]})
-            await send({'type': 'http.response.body', 'body': page})
-    finally:
-        self._in_flight.discard(req)
-        entry['ms'] = (time.perf_counter() - t0) * 1000
-        entry['form'] = _form(bytes(body), hdrs.get('content-type', ''))
-        self.log.append(entry)
-        for f in list(self.listeners):
-            try: f(entry)
-            except Exception:
-                if f not in self._failed:   # a listener runs on every request: say so once
-                    self._failed.append(f)
-                    print(f'fhnb: the server log listener {f!r} raised (shown once; requests are still answered):', file=sys.stderr)
-                    traceback.print_exc()
+    try: await self._answer(req, target, receive, status, why)
+    finally: self._logged(req)
 
+# %% ../nbs/02_server.ipynb #f158a359
+@patch
+async def _answer(self:NbServer, req:_Request, target, receive, status:int|None, why:str|None):
+    "The guard's refusal, 503 while the kernel goes or with no app, else the app's answer (a handler that raised: its 500 page)."
+    t0 = time.perf_counter()
+    try:
+        if status: req.entry.update(status=status, error=_clip(why, 'error')); await refuse(req.scope, req.send, status, why)
+        elif self.closing: await _reply(req, _closing())
+        elif target is None: await _reply(req, PlainTextResponse('fhnb: no app is being served; call serve_nb(app)', 503))
+        else: await _run_app(req, target, receive)
+    except Exception as e: await self._failed(req, e)
+    finally: req.entry['ms'] = (time.perf_counter() - t0) * 1000
+
+async def _run_app(req:_Request, target, receive):
+    "Run the app for `req`; then send a 5xx it answered on purpose."
+    await target(req.scope, _receiver(req, receive), _sender(req))
+    req.entry['note'] = req.scope.get('fhnb.notes')   # what fhnb's rewrites did to the page (`app_headers`)
+    if not req.cut:
+        for m in req.held: await req.send(m)
+
+# %% ../nbs/02_server.ipynb #7a9b9039
+@patch
+async def _failed(self:NbServer, req:_Request, e:Exception):
+    "A handler raised `e`: its 500 page with the traceback (503 while the kernel goes)."
+    if self.closing: req.entry['error'] = _closing_text; return await _reply(req, _closing())
+    req.entry['error'] = _clip(f'{type(e).__name__}: {e}', 'error')
+    await _reply(req, HTMLResponse(error_page(e, req.entry['method'], req.scope['path']), 500))
+
+# %% ../nbs/02_server.ipynb #98e8f871
+@patch
+def _logged(self:NbServer, req:_Request):
+    "Log `req`'s entry with its form, and pass it to the listeners (one that raises is reported once)."
+    self._in_flight.discard(req)
+    req.entry['form'] = _form(bytes(req.body), req.ctype)
+    self.log.append(req.entry)
+    for f in list(self.listeners):
+        try: f(req.entry)
+        except Exception:
+            if f in self._failed_listeners: continue
+            self._failed_listeners.append(f)   # a listener runs on every request: say so once
+            print(f'fhnb: the server log listener {f!r} raised (shown once; requests are still answered):', file=sys.stderr)
+            traceback.print_exc()
+
+# %% ../nbs/02_server.ipynb #0d2b4795
 @patch
 async def _answer_in_flight(self:NbServer):
     "Answer 503 to each request in flight whose response has not started, and cut its app off."
     for r in list(self._in_flight):
         if not (r.started or r.cut):
             r.cut = True
-            await _send_plain(r.send, 503, _closing_text)
+            await _closing()(r.scope, None, r.send)
 
 @patch
 def close(self:NbServer, timeout:float=1):
@@ -360,6 +371,30 @@ def close(self:NbServer, timeout:float=1):
             asyncio.run_coroutine_threadsafe(self._answer_in_flight(), self._loop).result(timeout)
     if self.server is not None: self.server.should_exit = True
 
+# %% ../nbs/02_server.ipynb #ee04ec3a
+@patch
+def _bind(self:NbServer, port:int, fallback:bool) -> socket.socket:
+    "A socket bound to `port` on the server's host; a taken port: an error naming it, or with `fallback` any free port and a note."
+    __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
+    try: return open_socket(self.host, port)
+    except OSError as e:
+        if e.errno != errno.EADDRINUSE: raise OSError(e.errno, f'cannot serve on host {self.host!r}: {e.strerror or e}; use an address of this machine, e.g. 127.0.0.1') from None
+        if not (fallback and port): raise OSError(e.errno, f'port {port} on {self.host} is taken; pass port=0 for any free port') from None
+    sock = open_socket(self.host, 0)
+    print(f'fhnb: port {port} is taken; serving on port {sock.getsockname()[1]} instead')
+    return sock
+
+# %% ../nbs/02_server.ipynb #fc262d66
+@patch
+def _wait_started(self:NbServer, timeout:float=10):
+    "Wait until uvicorn accepts connections; a thread that died or hangs is stopped and named."
+    end = time.monotonic() + timeout
+    while not self.server.started:
+        if not self.thread.is_alive() or time.monotonic() > end:
+            self.stop(0)   # don't leave a half-started thread holding the port
+            raise RuntimeError(f'fhnb: the server on port {self.port} did not start')
+        time.sleep(0.001)
+
 # %% ../nbs/02_server.ipynb #1ec77c28
 @patch
 def start(self:NbServer, port:int|None=None,  # port to bind (default: `self.port`; 0 = any free port)
@@ -368,12 +403,7 @@ def start(self:NbServer, port:int|None=None,  # port to bind (default: `self.por
     __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
     if self.running: return self
     port = self.port if port is None else port
-    try: sock = open_socket(self.host, port)
-    except OSError as e:
-        if e.errno != errno.EADDRINUSE: raise OSError(e.errno, f'cannot serve on host {self.host!r}: {e.strerror or e}; use an address of this machine, e.g. 127.0.0.1') from None
-        if not (fallback and port): raise OSError(e.errno, f'port {port} on {self.host} is taken; pass port=0 for any free port') from None
-        sock = open_socket(self.host, 0)
-        print(f'fhnb: port {port} is taken; serving on port {sock.getsockname()[1]} instead')
+    sock = self._bind(port, fallback)
     old, self.port = self.port, sock.getsockname()[1]
     if old != self.port and old in self.apps:   # made before the port was known (0: any free port)
         self.apps[self.port], self._targets[self.port] = self.apps.pop(old), self._targets.pop(old)
@@ -388,15 +418,11 @@ def start(self:NbServer, port:int|None=None,  # port to bind (default: `self.por
     self.server = uvicorn.Server(config)
     self.thread = threading.Thread(target=self._run, args=(self.server, sock), name=f'fhnb-server:{self.port}', daemon=True)
     self.thread.start()
-    end = time.monotonic() + 10
-    while not self.server.started:
-        if not self.thread.is_alive() or time.monotonic() > end:
-            self.stop(0)   # don't leave a half-started thread holding the port
-            raise RuntimeError(f'fhnb: the server on port {self.port} did not start')
-        time.sleep(0.001)
+    self._wait_started()
     for p in [p for p in self.apps if p != self.port]: self._listen(p)   # after a restart: the other apps' ports again
     return self
 
+# %% ../nbs/02_server.ipynb #f5dbc009
 def _loop_factory():
     "uvloop's event loop where it is installed (python-fasthtml brings it on Linux and macOS), else asyncio's."
     try: import uvloop
@@ -412,6 +438,7 @@ def _run(self:NbServer, server, sock):
             runner.run(server.serve(sockets=[sock]))
     finally: sock.close()
 
+# %% ../nbs/02_server.ipynb #48abf16d
 @patch
 def stop(self:NbServer, timeout:float=5):
     "Stop serving: uvicorn's `should_exit`, then wait for the thread; the port is free on return."
@@ -425,6 +452,19 @@ def stop(self:NbServer, timeout:float=5):
 def restart(self:NbServer):
     "Stop, then start again on the same port."
     return self.stop().start(self.port)
+
+# %% ../nbs/02_server.ipynb #df2c7bd5
+@patch
+async def __call__(self:NbServer, scope, receive, send):
+    "`_dispatch`; while a cell computes, with the GIL switch interval at `request_switch_interval` until the request is answered."
+    if scope['type'] != 'http' or not (current_cell.running and self.request_switch_interval and self._idle_interval):
+        return await self._dispatch(scope, receive, send)
+    self._answering += 1   # only ever on the server's own thread
+    if self._answering == 1: sys.setswitchinterval(self.request_switch_interval)
+    try: return await self._dispatch(scope, receive, send)
+    finally:
+        self._answering -= 1
+        if not self._answering: sys.setswitchinterval(self._idle_interval)
 
 # %% ../nbs/02_server.ipynb #e9f6e725
 @patch
@@ -448,9 +488,10 @@ def add(self:NbServer, app, port:int=0) -> int:
     "Serve `app` on a port of its own as well (`port`, or any free one); returns the port. The current app stays current."
     if not self.running: raise RuntimeError('NbServer.add: start the server first')
     port = self._listen(port)
-    self.apps[port], self._targets[port] = app, self._wrap(app)
+    self.apps[port], self._targets[port] = app, self._with_rewrites(app)
     return port
 
+# %% ../nbs/02_server.ipynb #b6c23559
 @patch
 def release(self:NbServer, port:int):
     "Stop serving the app on `port` (not the current app's): its port is free on return."
@@ -461,6 +502,12 @@ def release(self:NbServer, port:int):
         with suppress(ValueError): self.server.servers.remove(server)
     if sock is not None: sock.close()
     self.apps.pop(port, None); self._targets.pop(port, None); self._sites.pop(port, None)
+
+# %% ../nbs/02_server.ipynb #273f29b9
+def _tag(app):
+    "Remember the cell that made `app` (the running one), the first time fhnb sees `app`."
+    if app is not None and current_cell.id and not hasattr(app, '_fhnb_cell'):
+        with suppress(AttributeError): app._fhnb_cell = current_cell.id
 
 # %% ../nbs/02_server.ipynb #2b60457f
 def _slot(s:NbServer, app, port:int|None) -> int|None:
@@ -482,13 +529,6 @@ def _start_quietly(s:NbServer):
     except OSError: s.start(0)
 
 # %% ../nbs/02_server.ipynb #3ce243f7
-def in_kernel() -> bool:
-    "Whether this code runs in a Jupyter kernel (ipykernel)."
-    if 'ipykernel' not in sys.modules: return False
-    try: from IPython import get_ipython
-    except ImportError: return False
-    return getattr(get_ipython(), 'kernel', None) is not None
-
 def _ports_file() -> Path: return Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'fhnb'/'ports.json'
 def _notebook() -> str: return os.environ.get('JPY_SESSION_NAME') or os.getcwd()   # Jupyter names the notebook a kernel serves
 
@@ -497,6 +537,7 @@ def _remembered(app) -> int:
     try: return int(json.loads(_ports_file().read_text()).get(_notebook(), {}).get(getattr(app, '_fhnb_cell', None) or '-', 0))
     except (OSError, ValueError, TypeError, AttributeError): return 0
 
+# %% ../nbs/02_server.ipynb #8cc86c07
 def _remember(app, port:int):
     "Note `port` for the cell that made `app` in this notebook (in a kernel only; the 200 notebooks used last)."
     if not in_kernel(): return
@@ -517,6 +558,7 @@ def current_server() -> NbServer|None:
     "The kernel's `NbServer`, or `None` before `serve_nb` ran."
     return _server
 
+# %% ../nbs/02_server.ipynb #42dfd689
 def _caller_app(depth:int=2):
     __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
     g = sys._getframe(depth).f_globals
@@ -531,18 +573,19 @@ def serve_nb(app=None,             # the app to serve (default: `app` in the cal
     __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
     return _serve(_caller_app() if app is None else app, port, host, fallback=port is None)
 
-def _serve(app, port, host, fallback):
-    global _server
+# %% ../nbs/02_server.ipynb #7023e8b4
+def _swap_app(s:NbServer, app, port:int|None) -> NbServer:
+    "Make the running server `s` serve `app`: on its port, the port of the app its cell made before, or a new one."
+    if not s.running: s.start(fallback=True)   # stopped by hand: back on its ports if still free
+    p = _slot(s, app, port)
+    s.port = p if p is not None else _add(s, app)
+    s.app = app
+    return s
+
+# %% ../nbs/02_server.ipynb #79091aad
+def _new_server(s:NbServer|None, app, port:int|None, host:str|None, fallback:bool) -> NbServer:
+    "A started server for `app` at another address than `s` (stopped once the new one runs), or the kernel's first."
     __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
-    s = _server
-    _tag(app)
-    if s is not None and (host is None or host == s.host) and (not port or port in s.apps):
-        if not s.running: s.start(fallback=True)   # stopped by hand: back on its ports if still free
-        p = _slot(s, app, port)
-        s.port = p if p is not None else _add(s, app)
-        s.app = app
-        _remember(app, s.port)
-        return s
     st = load_settings()
     quiet = port is None and not st.port   # any free port will do: this notebook's port from before a restart, if free
     new = NbServer(app, host or st.host, _remembered(app) if quiet else (st.port if port is None else port), offline=st.offline, allowed_hosts=st.allowed_hosts)
@@ -557,10 +600,21 @@ def _serve(app, port, host, fallback):
         if same_port: s.start()
         raise
     if s is not None: s.stop()
-    _server = new
-    _remember(app, new.port)
     return new
 
+# %% ../nbs/02_server.ipynb #07ddd885
+def _serve(app, port, host, fallback):
+    "`serve_nb`'s work: swap `app` into the kernel's server, or start one where asked, and remember the port for the app's cell."
+    global _server
+    __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
+    s = _server
+    _tag(app)
+    if s is not None and (host is None or host == s.host) and (not port or port in s.apps): s = _swap_app(s, app, port)
+    else: s = _server = _new_server(s, app, port, host, fallback)
+    _remember(app, s.port)
+    return s
+
+# %% ../nbs/02_server.ipynb #6eaef1cd
 @atexit.register
 def _exit():
     if _server is not None: _server.close()
@@ -582,41 +636,3 @@ def _add_route(self:fasthtml.core.FastHTML, route):
     else: keep.insert(pos, route)
     keep.sort(key=lambda r: not getattr(r, 'host', None))
     self.router.routes = keep
-fasthtml.core.FastHTML.add_route = _add_route
-
-# %% ../nbs/02_server.ipynb #891a12ec
-_fh_serve = _original(fasthtml.core, 'serve')   # fasthtml's own, also when this module runs again
-
-def show_root(srv:NbServer):
-    "Show the server's `/` below the cell: `fhnb.preview.preview` if there is one, else a link."
-    from IPython.display import display, HTML
-    try: from fhnb.preview import preview
-    except ImportError: preview = None
-    if preview is not None: return display(preview('/'))
-    display(HTML(f'<a href="{srv.url}/" target="_blank">{srv.url}/</a>'))
-
-def serve(appname=None,   # module name, as fasthtml's `serve` (outside a kernel)
-          app='app',      # the app, or the name of the app in the caller's globals
-          host='0.0.0.0', # outside a kernel: fasthtml's host; in a kernel the server stays on loopback
-          port=None,      # outside a kernel: fasthtml's port; in a kernel a preferred port
-          reload=True, procs=None, **kwargs):
-    "fasthtml's `serve`, kernel-aware: in a kernel, `serve_nb` the caller's app and show `/`."
-    bk = sys._getframe(1)
-    if in_kernel():
-        a = bk.f_globals.get(app) if isinstance(app, str) else app
-        if a is None: raise NameError(f'serve: no {app!r} in this notebook; define it or pass serve(app=app)')
-        running = _server is not None and _server.running
-        srv = _serve(a, None if running else port, None, fallback=True)   # a preferred port; re-runs keep the server
-        show_root(srv)
-        return
-    glb, back = bk.f_globals, bk.f_back
-    if not appname:   # as fasthtml works it out from its caller
-        if glb.get('__name__') == '__main__': appname = Path(glb.get('__file__', '')).stem
-        elif back and back.f_globals.get('__name__') == '__main__': appname = inspect.getmodule(bk).__name__
-    if appname: return _fh_serve(appname, app, host=host, port=port, reload=reload, procs=procs, **kwargs)
-
-serve._fhnb_orig = _fh_serve
-
-if in_kernel():
-    _use_everywhere(serve)
-    _track_cells(sys.modules['IPython'].get_ipython())

@@ -2,7 +2,7 @@
 
 # %% ../nbs/04_tables.ipynb #eb715944
 from __future__ import annotations
-import os, sys, weakref, inspect, keyword
+import os, weakref, inspect, keyword
 from dataclasses import fields, is_dataclass
 from functools import wraps
 from importlib import import_module
@@ -16,28 +16,21 @@ from fastcore.basics import camel2snake, first
 from fastcore.xml import to_xml
 import fasthtml.components as ft  # `ft.Table`: a notebook's `from fastlite import *` rebinds `Table` to fastlite's
 from fasthtml.components import Thead, Tbody, Tr, Th, Td, Div, Small, B, Br, Span
+from .kernel import original, replace, use_everywhere, ipy_shell   # how fhnb puts its versions of a library's functions in place
 
 # %% auto #0
-__all__ = ['row_classes', 'pkless_insert_broken', 'TableError', 'check_spec', 'Rows', 'register_display']
+__all__ = ['row_classes', 'fix_tables', 'pkless_insert_broken', 'TableError', 'check_spec', 'Rows', 'register_display']
 
 # %% ../nbs/04_tables.ipynb #f158a919
-def _original(owner, name):
-    "fastlite's own `owner.name`, under any fhnb wrapper."
-    f = getattr(owner, name)
-    return getattr(f, '_fhnb_orig', f)
+_fixes = []   # each puts one fix in place; `fix_tables` runs them all
 
-def _wrap(owner, name, make):
-    "Replace `owner.name` by `make(original)`."
-    orig = _original(owner, name)
-    new = make(orig)
-    new._fhnb_orig = orig
-    setattr(owner, name, new)
-    return new
+def _fix(owner, name, make):
+    "Register a fix: `owner.name` becomes `make(the library's own)`, wherever it is bound."
+    _fixes.append(lambda: use_everywhere(replace(owner, name, make)))
 
-def _shell():
-    "The IPython shell this process runs, if any (never imports IPython)."
-    ipy = sys.modules.get('IPython')
-    return ipy.get_ipython() if ipy else None
+def fix_tables():
+    "Put fhnb's fixes of fastlite and `fast_app` in place (idempotent): `import fhnb` in IPython and `fhnb serve` call it."
+    for f in _fixes: f()
 
 # %% ../nbs/04_tables.ipynb #094a7ca3
 def pkless_insert_broken() -> bool:
@@ -45,7 +38,7 @@ def pkless_insert_broken() -> bool:
     t = Database(':memory:').t.probe
     t.create(x=int)
     t.insert_all([dict(x=1)])  # writes without calling `get_last`
-    try: _original(fastlite.Table, 'get_last')(t, legacy=False)
+    try: original(fastlite.Table, 'get_last')(t, legacy=False)
     except KeyError: return True
     return False
 
@@ -63,8 +56,10 @@ def _get_last(orig):
         return self.cls(**row) if as_cls and hasattr(self, 'cls') else row
     return get_last
 
-
-if pkless_insert_broken(): _wrap(fastlite.Table, 'get_last', _get_last)
+def _fix_get_last():
+    "The fix, only while fastlite's own `get_last` is broken."
+    if pkless_insert_broken(): replace(fastlite.Table, 'get_last', _get_last)
+_fixes.append(_fix_get_last)
 
 # %% ../nbs/04_tables.ipynb #64a50328
 class TableError(ValueError):
@@ -76,6 +71,7 @@ def _is_type(t):
     try: return t in COLUMN_TYPE_MAPPING
     except TypeError: return False  # unhashable, e.g. a list of names
 
+# %% ../nbs/04_tables.ipynb #1367fdc4
 def check_spec(table:str,    # the table's name, for the message
                columns:dict, # column name -> type
                pk=None,      # a column name, or several
@@ -98,7 +94,7 @@ def check_spec(table:str,    # the table's name, for the message
             raise TableError(f"table {table!r}: pk {p!r} names no field; fields: {', '.join(columns) or 'none'}")
 
 # %% ../nbs/04_tables.ipynb #fdd1eff8
-_create_opts = {n for n in inspect.signature(_original(fastlite.Table, 'create')).parameters if n != 'self'}
+_create_opts = {n for n in inspect.signature(original(fastlite.Table, 'create')).parameters if n != 'self'}
 
 def _check_create(table, columns, pk=None):
     "`check_spec` on what `Table.create` gets: its keyword options are not columns."
@@ -121,8 +117,8 @@ def _db_create(orig):
         return orig(self, cls, name=name, pk=pk, **kwargs)
     return create
 
-_wrap(fastlite.Table, 'create', _table_create)
-_wrap(Database, 'create', _db_create)
+_fix(fastlite.Table, 'create', _table_create)
+_fix(Database, 'create', _db_create)
 
 # %% ../nbs/04_tables.ipynb #5a1e0f3c
 def _table_specs(tbls, kwargs):
@@ -140,6 +136,7 @@ def _check_table(name, spec):
         if not c.isidentifier() or keyword.iskeyword(c):  # fasthtml makes the row dataclass after the table is written
             raise TableError(f"table {name!r} column {c!r}: fast_app makes each column a dataclass field, so it must be a Python name, like 'due_date'")
 
+# %% ../nbs/04_tables.ipynb #18d18c4e
 def _fast_app(orig):
     sig = inspect.signature(orig)
     @wraps(orig)
@@ -156,16 +153,7 @@ def _fast_app(orig):
         return res
     return fast_app
 
-def _use_everywhere(new):
-    "Rebind every name fasthtml's own `new` is bound to: in fasthtml's modules, and in a notebook's namespace."
-    orig, name = new._fhnb_orig, new.__name__
-    spaces = [vars(m) for n,m in list(sys.modules.items()) if n.split('.')[0] == 'fasthtml']
-    shell = _shell()
-    if shell is not None: spaces.append(shell.user_ns)
-    for ns in spaces:
-        if ns.get(name) is orig: ns[name] = new
-
-_use_everywhere(_wrap(fasthtml.fastapp, 'fast_app', _fast_app))
+_fix(fasthtml.fastapp, 'fast_app', _fast_app)
 
 # %% ../nbs/04_tables.ipynb #1da4844e
 def _get(orig):
@@ -181,8 +169,10 @@ def _get(orig):
             raise NotFoundError(f"table {self.name!r} has no row with {key}{scope}") from None
     return get
 
-_wrap(fastlite.Table, 'get', _get)
-fastlite.Table.__len__ = lambda self: self.count   # `len(t)` as on a PostgreSQL (fastsql) table: all its rows, as `count`
+def _count(self): return self.count   # `len(t)` as on a PostgreSQL (fastsql) table: all its rows
+
+_fix(fastlite.Table, 'get', _get)
+_fixes.append(lambda: setattr(fastlite.Table, '__len__', _count))
 
 # %% ../nbs/04_tables.ipynb #6388cbe5
 def _make_folder(path):
@@ -208,13 +198,13 @@ def _db_init(orig):
         orig(self, filename_or_conn, *args, **kwargs)
     return __init__
 
-_wrap(fastlite, 'database', _database)
-_wrap(fastlite.kw, 'database', _database)
-_wrap(Database, '__init__', _db_init)
+_fix(fastlite, 'database', _database)
+_fix(fastlite.kw, 'database', _database)
+_fix(Database, '__init__', _db_init)
 
 # %% ../nbs/04_tables.ipynb #bf26c005
 _muted = 'opacity:.65;font-weight:normal'
-_cell = 'padding:2px 8px;text-align:left;vertical-align:top'  # colours and borders: the theme's (JupyterLab, GitHub, Pico)
+_cell_style = 'padding:2px 8px;text-align:left;vertical-align:top'  # colours and borders: the theme's (JupyterLab, GitHub, Pico)
 
 def _as_dict(row): return {f.name: getattr(row, f.name) for f in fields(row)} if is_dataclass(row) else dict(row)
 
@@ -222,7 +212,7 @@ def _head(names, types={}, pks=()):
     "A header cell per column: its name, then its SQL type when known, with `pk` for the primary key."
     def th(n):
         info = ' '.join([types.get(n, ''), 'pk' if n in pks else '']).strip()
-        return Th(n, *([Br(), Small(info, style=_muted)] if info else []), style=_cell)
+        return Th(n, *([Br(), Small(info, style=_muted)] if info else []), style=_cell_style)
     return Thead(Tr(*[th(n) for n in names]))
 
 def _shown(v, max_chars):
@@ -231,7 +221,7 @@ def _shown(v, max_chars):
     return s if max_chars is None or len(s) <= max_chars else f'{s[:max_chars]}… ({len(s):,} characters)'
 
 def _body(rows, names, max_chars=None):
-    def td(v): return Td(_shown(v, max_chars), style=_cell)
+    def td(v): return Td(_shown(v, max_chars), style=_cell_style)
     return Tbody(*[Tr(*[td(r.get(n)) for n in names]) for r in rows])
 
 # %% ../nbs/04_tables.ipynb #4d6f67da
@@ -263,7 +253,7 @@ row_classes = weakref.WeakSet()  # dataclasses used as a fastlite table's `cls`:
 
 def _formatter(mime:str):
     "IPython's formatter for `mime`, if this process runs an IPython shell (never imports IPython)."
-    ip = _shell()
+    ip = ipy_shell()
     return ip.display_formatter.formatters[mime] if ip else None
 
 def _row_html(row): return to_xml(Rows(row))
@@ -279,6 +269,7 @@ def _rows_html(rows):
 
 def _table_html(tbl): return to_xml(Rows(tbl))
 
+# %% ../nbs/04_tables.ipynb #1fafd1d4
 def _show_rows_of(c):
     "Display instances of row class `c` as `Rows` draws them, and as plain text with long values cut."
     _formatter('text/html').for_type(c, _row_html)
@@ -287,7 +278,7 @@ def _show_rows_of(c):
 def _register_row_class(c):
     if not isinstance(c, type) or c in row_classes: return
     row_classes.add(c)
-    if _shell(): _show_rows_of(c)
+    if ipy_shell(): _show_rows_of(c)
 
 def _get_cls(self):
     c = self.__dict__.get('cls')
@@ -299,14 +290,13 @@ def _set_cls(self, c):
     self.__dict__['cls'] = c
     _register_row_class(c)
 
-fastlite.Table.cls = property(_get_cls, _set_cls, doc="The table's row dataclass; fhnb shows its instances as HTML tables")
+_fixes.append(lambda: setattr(fastlite.Table, 'cls', property(_get_cls, _set_cls, doc="The table's row dataclass; fhnb shows its instances as HTML tables")))
 
+# %% ../nbs/04_tables.ipynb #35905d3f
 def register_display():
-    "Show fastlite tables, rows and lists of rows as HTML tables in this IPython shell (done on import)."
+    "Show fastlite tables, rows and lists of rows as HTML tables in this IPython shell (`fhnb.kernel.enable` calls it)."
     f = _formatter('text/html')
     if not f: return
     f.for_type(fastlite.Table, _table_html)
     f.for_type(list, _rows_html)
     for c in list(row_classes): _show_rows_of(c)
-
-register_display()

@@ -97,7 +97,7 @@ SEED_EXPECTED = {
 def test_seed_minidata_calls_alike(backend, tmp_path):
     "insert, t[pk], t(where, order_by, limit), update, delete, xtra, errors: the same results on SQLite and PostgreSQL, the app's code unchanged."
     (tmp_path/'ops.py').write_text(SEED_OPS)
-    r = subprocess.run([sys.executable, '-c', 'import fhnb.tables; import ops'], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    r = subprocess.run([sys.executable, '-c', 'import fhnb.tables; fhnb.tables.fix_tables(); import ops'], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     got = json.loads(r.stdout.strip().splitlines()[-1])
     assert got == SEED_EXPECTED, {k: (got.get(k), v) for k, v in SEED_EXPECTED.items() if got.get(k) != v}
@@ -134,7 +134,7 @@ def test_processes_starting_together_create_tables_once(cluster, tmp_path, monke
     monkeypatch.setenv('FHNB_DATABASE', url)
     (tmp_path/'race.py').write_text(RACE_APP)
     at = str(time.time() + 6)
-    ps = [subprocess.Popen([sys.executable, '-c', f'import sys, fhnb.tables; sys.argv[1:] = [{at!r}]; import race'], cwd=tmp_path,
+    ps = [subprocess.Popen([sys.executable, '-c', f'import sys, fhnb.tables; fhnb.tables.fix_tables(); sys.argv[1:] = [{at!r}]; import race'], cwd=tmp_path,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(8)]
     outs = [p.communicate(timeout=120) for p in ps]
     assert [p.returncode for p in ps] == [0] * 8, [e[-500:] for _, e in outs if e]
@@ -202,7 +202,7 @@ def test_notebook_tables_display_and_previews_refresh_on_postgresql(cluster, tmp
 def test_secret_key_from_environment_signs_sessions(tmp_path):
     "FHNB_SECRET_KEY is the key of fast_app's session middleware; no .sesskey file is made; an explicit secret_key still wins."
     code = textwrap.dedent('''
-        import fhnb.tables
+        import fhnb.tables; fhnb.tables.fix_tables()
         from fasthtml.common import fast_app
         key = lambda app: next(m.kwargs['secret_key'] for m in app.user_middleware if m.cls.__name__ == 'SessionMiddleware')
         print(key(fast_app()[0]), key(fast_app(secret_key='mine')[0]))''')

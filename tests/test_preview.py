@@ -133,9 +133,11 @@ def test_rerun_of_fast_app_cell_swaps_the_served_app(kernel):
     assert r.stdout.split() == ['True', '1']
 
 def test_reimport_keeps_one_pair_of_hooks(kernel):
-    r = kernel.ok("import importlib, sys, fhnb\nm = sys.modules['fhnb.preview']\nimportlib.reload(m)\nimportlib.reload(m)\n"
-                  "ip = get_ipython()\nprint(sum(getattr(f, '__module__', '') == 'fhnb.preview' for f in ip.events.callbacks['post_run_cell']))")
-    assert r.stdout.strip() == '1'
+    "The cell hooks live in `fhnb.kernel`: reloading the preview and kernel modules and enabling again keeps one pair."
+    r = kernel.ok("import importlib, fhnb, fhnb.kernel, fhnb.preview\nimportlib.reload(fhnb.preview)\n"
+                  "importlib.reload(fhnb.kernel).enable()\nimportlib.reload(fhnb.kernel).enable()\nip = get_ipython()\n"
+                  "print(*[sum(getattr(f, '__module__', '').startswith('fhnb') for f in ip.events.callbacks[e]) for e in ('pre_run_cell', 'post_run_cell')])")
+    assert r.stdout.split() == ['1', '1']
 
 def test_bad_target_is_one_line(kernel):
     kernel.ok(f'{APP}\n{ROUTES}\n{SERVE}')

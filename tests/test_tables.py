@@ -5,8 +5,9 @@ from pathlib import Path
 import httpx, pytest
 from harness import free_port, wait_http
 import fastlite
-from fhnb.tables import TableError, Rows, pkless_insert_broken
-from fasthtml.common import fast_app  # after fhnb.tables: fhnb's, which checks every spec before it opens the database
+from fhnb.tables import TableError, Rows, pkless_insert_broken, fix_tables
+fix_tables()   # importing changes nothing; `import fhnb` in a notebook and `fhnb serve` call it
+from fasthtml.common import fast_app  # after fix_tables: fhnb's, which checks every spec before it opens the database
 
 PY = sys.executable
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,8 +29,8 @@ def test_pkless_insert_fails_in_plain_fastlite(tmp_path):
     r = run_py(SEED_VISITORS, tmp_path)
     assert r.returncode != 0 and "KeyError: 'rowid'" in r.stderr, r.stderr
 
-def test_pkless_insert_works_once_fhnb_tables_is_imported(tmp_path):
-    r = run_py('import fhnb.tables\n' + SEED_VISITORS + "print(users.last_pk, [u.username for u in users()])", tmp_path)
+def test_pkless_insert_works_once_fhnb_tables_fixes_fastlite(tmp_path):
+    r = run_py('import fhnb.tables; fhnb.tables.fix_tables()\n' + SEED_VISITORS + "print(users.last_pk, [u.username for u in users()])", tmp_path)
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == ["Users(username='x')", "1 ['x']"]
     assert (tmp_path/'folder'/'filename.db').exists()
@@ -50,7 +51,7 @@ def test_fix_steps_aside_when_fastlite_is_fixed(tmp_path):
             if self.use_rowid: return self.cls(**self.result[-1]) if as_cls and hasattr(self, 'cls') else self.result[-1]
             return broken(self, as_cls=as_cls, legacy=legacy)
         fastlite.Table.get_last = get_last
-        import fhnb.tables
+        import fhnb.tables; fhnb.tables.fix_tables()
         print(fhnb.tables.pkless_insert_broken(), fastlite.Table.get_last is get_last)
     ''', tmp_path)
     assert r.returncode == 0, r.stderr
@@ -60,7 +61,7 @@ def test_tables_module_imports_no_notebook_code():
     "`fhnb/tables.py` on its own (as an exported app would use it) imports neither IPython nor widgets."
     r = run_py(f'''
         import importlib.util, sys
-        spec = importlib.util.spec_from_file_location('fhnb_tables_alone', {str(ROOT/'fhnb'/'tables.py')!r})
+        spec = importlib.util.spec_from_file_location('fhnb.tables_alone', {str(ROOT/'fhnb'/'tables.py')!r})
         m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
         print([n for n in ('IPython', 'ipywidgets', 'anywidget', 'ipykernel') if n in sys.modules], m.Rows)
     ''', ROOT)
