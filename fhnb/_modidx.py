@@ -45,6 +45,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                           'fhnb.cli._is_asgi': ('cli.html#_is_asgi', 'fhnb/cli.py'),
                           'fhnb.cli._parser': ('cli.html#_parser', 'fhnb/cli.py'),
                           'fhnb.cli._run': ('cli.html#_run', 'fhnb/cli.py'),
+                          'fhnb.cli._run_lab': ('cli.html#_run_lab', 'fhnb/cli.py'),
                           'fhnb.cli._site': ('cli.html#_site', 'fhnb/cli.py'),
                           'fhnb.cli._started': ('cli.html#_started', 'fhnb/cli.py'),
                           'fhnb.cli.bind': ('cli.html#bind', 'fhnb/cli.py'),

@@ -215,6 +215,12 @@ def _exit_on_signals():
     for sig in (signal.SIGTERM, getattr(signal, 'SIGHUP', None)):
         if sig is not None: signal.signal(sig, lambda n, _: sys.exit(128 + n))
 
+# %% ../nbs/08_cli.ipynb #973e492f
+def _run_lab(cmd:list[str]) -> int:
+    "Run JupyterLab's command line `cmd`: on POSIX this process becomes it; elsewhere wait for it and return its exit status."
+    if os.name == 'posix': os.execv(cmd[0], cmd)
+    return subprocess.call(cmd)
+
 # %% ../nbs/08_cli.ipynb #b8e18751
 def main(argv:list[str]|None=None) -> int:
     "Run the `fhnb` command line."
@@ -230,7 +236,7 @@ def main(argv:list[str]|None=None) -> int:
         if args.cmd == 'export': print(export_command(probe=probe)); return 0
         if args.cmd == 'serve': return serve_command(args.app, args.host, args.port, args.workers, args.reload, args.offline)
         if args.cmd == 'settings': print('\n'.join(settings_lines())); return 0
-        if args.cmd == 'lab': return subprocess.call(lab_command(args.port, extra))
+        if args.cmd == 'lab': return _run_lab(lab_command(args.port, extra))
     except (CliError, ExportError, SettingsError) as e:
         for line in str(e).splitlines(): print(f'fhnb {args.cmd}: {line}', file=sys.stderr)
         return getattr(e, 'status', 2)

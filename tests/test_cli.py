@@ -392,6 +392,7 @@ def test_fhnb_lab_opens_the_app_notebook(project):
         p.terminate()
         try: p.wait(15)
         except subprocess.TimeoutExpired: p.kill(); p.wait()
+    with pytest.raises(httpx.ConnectError): httpx.get(f'http://127.0.0.1:{port}/api/status', timeout=5)   # stopping `fhnb lab` stopped JupyterLab
 
 def test_fhnb_settings_lists_every_key(project):
     out = fhnb('settings', cwd=project).stdout
