@@ -15,8 +15,11 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from starlette.routing import Mount, Route, Router
 import fasthtml.core
 from fastcore.basics import patch
+from fastcore.xml import to_xml
+from fasthtml.components import P
 from .settings import load_settings
 from .assets import STATIC_PATH, static_app, HtmlRewrite, page_rewrites
+from .tables import Rows
 from .guard import Site, BoundedHttp, verdict, refuse, without_cors
 from .kernel import current_cell, in_kernel   # the cell that runs (kept by the kernel layer's hooks)
 
@@ -59,22 +62,25 @@ def _form(body:bytes, ctype:str):
     return body.decode('utf-8', 'replace')
 
 # %% ../nbs/02_server.ipynb #392ba772
+def _log_text(col:str, v):
+    "How the log's table shows column `col`'s value `v`: a clock time, milliseconds to a tenth, a dict as `k=v` pairs."
+    if col == 'time' and v: return time.strftime('%H:%M:%S', time.localtime(v))
+    if col == 'ms' and v is not None: return f'{v:.1f}'
+    if isinstance(v, dict): return ' '.join(f'{k}={x}' for k, x in v.items())
+    return v
+
+# %% ../nbs/02_server.ipynb #6c273ed3
 class RequestLog(deque):
     "The newest requests the server answered, oldest first; shows as a table."
     cols = 'time method path query status ms hx form error'.split()
     def __init__(self, maxlen=500): super().__init__(maxlen=maxlen)
 
     def _repr_html_(self, n=20):
-        def cell(e, c):
-            v = e.get(c)
-            if c == 'time' and v: v = time.strftime('%H:%M:%S', time.localtime(v))
-            if c == 'ms' and v is not None: v = f'{v:.1f}'
-            if isinstance(v, dict): v = ' '.join(f'{k}={x}' for k,x in v.items())
-            return f'<td>{html.escape(str(v)[:200]) if v not in (None, "") else ""}</td>'
-        head = ''.join(f'<th>{c}</th>' for c in self.cols)
-        rows = ''.join('<tr>' + ''.join(cell(e, c) for c in self.cols) + '</tr>' for e in list(self)[-n:])
-        more = f'<p>{len(self)} requests; the newest {n} shown</p>' if len(self) > n else ''
-        return f'<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{more}'
+        "The newest `n` requests as a `Rows` table (each cell cut at 200 characters), with a note when older ones are left out."
+        if not self: return to_xml(P('no requests logged yet'))
+        rows = [{c: _log_text(c, e.get(c)) for c in self.cols} for e in list(self)[-n:]]
+        more = [P(f'{len(self)} requests; the newest {n} shown')] if len(self) > n else []
+        return to_xml((Rows(rows, max_chars=200), *more))
 
 # %% ../nbs/02_server.ipynb #067b1450
 _library = tuple({sysconfig.get_paths()[k] for k in ('stdlib', 'platstdlib', 'purelib', 'platlib')} | {str(files('fhnb'))})   # fhnb's own frames too

@@ -240,10 +240,20 @@ def test_log_entries_and_ring(kernel):
     assert add['ms'] > 0 and add['time'] > 0 and add['error'] is None
     assert bad['status'] == 500 and 'ZeroDivisionError' in bad['error']
     html = kernel.ok('srv.log').outputs[0]['text/html']
-    assert '<table>' in html and '/add' in html
+    assert '<table' in html and '/add' in html
     with httpx.Client() as c:
         for i in range(510): c.get(url + f'/?i={i}')
     assert json.loads(kernel.ok('print(json.dumps([len(srv.log), srv.log[-1]["query"]]))').stdout) == [500, 'i=509']
+
+def test_the_log_table_escapes_what_requests_sent(kernel):
+    url = serving(kernel)
+    kernel.ok('@rt("/add")\ndef post(title:str): return P(title)')
+    httpx.post(url + '/add', params={'q': '<img src=x onerror=alert(1)>'}, data={'title': '<script>alert(2)</script>'}, headers={'hx-request': 'true'})
+    html = kernel.ok('srv.log').outputs[0]['text/html']
+    heads = re.findall(r'<th[^>]*>(\w+)</th>', html)
+    assert heads == 'time method path query status ms hx form error'.split(), heads
+    assert '<script>' not in html and '<img' not in html and 'title=&lt;script&gt;alert(2)&lt;/script&gt;' in html, html
+    assert 'hx-request=true' in html
 
 def test_listeners_get_each_entry_on_the_server_thread(kernel):
     url = serving(kernel)
