@@ -591,34 +591,51 @@ def _swap_app(s:NbServer, app, port:int|None) -> NbServer:
     return s
 
 # %% ../nbs/02_server.ipynb #79091aad
-def _new_server(s:NbServer|None, app, port:int|None, host:str|None, fallback:bool) -> NbServer:
-    "A started server for `app` at another address than `s` (stopped once the new one runs), or the kernel's first."
-    __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
+def _address(app, port:int|None, host:str|None):
+    "The settings, and where to serve `app`: `(host, port, quiet)`; `quiet`: any free port will do (this notebook's port from before a restart, if free)."
     st = load_settings()
-    quiet = port is None and not st.port   # any free port will do: this notebook's port from before a restart, if free
-    new = NbServer(app, host or st.host, _remembered(app) if quiet else (st.port if port is None else port), offline=st.offline, allowed_hosts=st.allowed_hosts)
-    if s is not None:   # moving to another address: keep what other modules registered
-        new.log, new.listeners, new.head_snippets, new.internal = s.log, s.listeners, s.head_snippets, s.internal
-    same_port = s is not None and s.running and new.port == s.port
-    if same_port: s.stop()   # another host on the same port: the old listener would make it look taken
-    try:
-        if quiet: _start_quietly(new)
-        else: new.start(fallback=fallback)   # a taken explicit port raises here, and the old server keeps serving
+    quiet = port is None and not st.port
+    return st, host or st.host, _remembered(app) if quiet else (st.port if port is None else port), quiet
+
+def _start_at_address(s:NbServer, quiet:bool, fallback:bool):
+    "Start `s` on its host and port: `quiet`ly, or with `fallback` (a taken explicit port raises)."
+    if quiet: _start_quietly(s)
+    else: s.start(fallback=fallback)
+
+def _first_server(app, port:int|None, host:str|None, fallback:bool) -> NbServer:
+    "The kernel's server, started for `app`."
+    __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
+    st, host, port, quiet = _address(app, port, host)
+    s = NbServer(app, host, port, offline=st.offline, allowed_hosts=st.allowed_hosts)
+    _start_at_address(s, quiet, fallback)
+    return s
+
+# %% ../nbs/02_server.ipynb #fe088afa
+def _rebind(s:NbServer, app, port:int|None, host:str|None, fallback:bool) -> NbServer:
+    "Move `s` to another address, serving `app` alone there; where that cannot be bound, `s` serves where it was and the error is raised."
+    __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
+    st, host, port, quiet = _address(app, port, host)
+    was, running = {k: getattr(s, k) for k in ('host', 'port', 'offline', 'allowed_hosts', 'apps', '_targets')}, s.running
+    s.stop()
+    vars(s).update(host=host, port=port, offline=st.offline, allowed_hosts=tuple(st.allowed_hosts), apps={}, _targets={}, _sites={})
+    s.app = app
+    try: _start_at_address(s, quiet, fallback)
     except Exception:
-        if same_port: s.start()
+        vars(s).update(was, _sites={})
+        if running: s.start(fallback=True)   # its old port, unless something took it meanwhile
         raise
-    if s is not None: s.stop()
-    return new
+    return s
 
 # %% ../nbs/02_server.ipynb #07ddd885
 def _serve(app, port, host, fallback):
-    "`serve_nb`'s work: swap `app` into the kernel's server, or start one where asked, and remember the port for the app's cell."
+    "`serve_nb`'s work: swap `app` into the kernel's server, start it, or move it where asked, and remember the port for the app's cell."
     global _server
     __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
     s = _server
     _tag(app)
     if s is not None and (host is None or host == s.host) and (not port or port in s.apps): s = _swap_app(s, app, port)
-    else: s = _server = _new_server(s, app, port, host, fallback)
+    elif s is None: s = _server = _first_server(app, port, host, fallback)
+    else: s = _rebind(s, app, port, host, fallback)
     _remember(app, s.port)
     return s
 

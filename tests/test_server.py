@@ -92,6 +92,7 @@ def test_taken_explicit_port_is_a_one_line_error(kernel):
         r = kernel.run(f'serve_nb(app, port={n})')
         assert r.error and str(n) in r.error and '\n' not in r.error, r.error
     assert httpx.get(url).status_code == 200   # the running server kept serving
+    assert kernel.ok('print(current_server() is srv, srv.url)').stdout.split() == ['True', url]
 
 def test_explicit_free_port(kernel):
     n = free_port()
@@ -365,6 +366,11 @@ def test_serve_outside_a_kernel_is_fasthtmls(tmp_path):
 def test_another_host_on_the_same_port(kernel):
     url = serving(kernel)
     port = int(url.rsplit(':', 1)[1])
-    kernel.ok(f'old = srv\nsrv = serve_nb(app, host="localhost", port={port})\n'
-              f'assert srv is not old and srv.port == {port} and srv.running and not old.running')
+    httpx.get(url)
+    r = json.loads(kernel.ok(f'old, logged = srv, len(srv.log)\nsrv = serve_nb(app, host="127.0.0.2", port={port})\n'
+                             'print(json.dumps([srv is old, srv is current_server(), srv.url, srv.running, len(srv.log) == logged]))').stdout)
+    assert r == [True, True, f'http://127.0.0.2:{port}', True, True], r   # one server, rebound in place, its log kept
+    assert '<p>home</p>' in httpx.get(f'http://127.0.0.2:{port}/').text
+    with pytest.raises(httpx.ConnectError): httpx.get(url)   # the old binding is closed
+    kernel.ok(f'assert serve_nb(app, host="localhost", port={port}) is old')
     assert httpx.get(f'http://localhost:{port}/').status_code == 200
