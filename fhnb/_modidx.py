@@ -307,7 +307,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                              'fhnb.server._form': ('server.html#_form', 'fhnb/server.py'),
                              'fhnb.server._hx_headers': ('server.html#_hx_headers', 'fhnb/server.py'),
                              'fhnb.server._log_text': ('server.html#_log_text', 'fhnb/server.py'),
-                             'fhnb.server._loop_factory': ('server.html#_loop_factory', 'fhnb/server.py'),
                              'fhnb.server._meths': ('server.html#_meths', 'fhnb/server.py'),
                              'fhnb.server._multipart': ('server.html#_multipart', 'fhnb/server.py'),
                              'fhnb.server._notebook': ('server.html#_notebook', 'fhnb/server.py'),

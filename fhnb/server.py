@@ -427,23 +427,15 @@ def start(self:NbServer, port:int|None=None,  # port to bind (default: `self.por
     self.thread = threading.Thread(target=self._run, args=(self.server, sock), name=f'fhnb-server:{self.port}', daemon=True)
     self.thread.start()
     self._wait_started()
+    self._loop = self.server.servers[0].get_loop()   # the server thread's loop: other threads hand it work (`_listen`, `close`)
     for p in [p for p in self.apps if p != self.port]: self._listen(p)   # after a restart: the other apps' ports again
     return self
 
 # %% ../nbs/02_server.ipynb #f5dbc009
-def _loop_factory():
-    "uvloop's event loop where it is installed (python-fasthtml brings it on Linux and macOS), else asyncio's."
-    try: import uvloop
-    except ImportError: return None
-    return uvloop.new_event_loop
-
 @patch
 def _run(self:NbServer, server, sock):
-    "The server thread: a fresh event loop (uvloop's, as standalone uvicorn uses, where installed) running uvicorn until `should_exit`."
-    try:
-        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-            self._loop = runner.get_loop()
-            runner.run(server.serve(sockets=[sock]))
+    "The server thread: uvicorn's own `run` on a fresh event loop (`loop='auto'`: uvloop's where installed, as standalone uvicorn) until `should_exit`."
+    try: server.run(sockets=[sock])
     finally: sock.close()
 
 # %% ../nbs/02_server.ipynb #48abf16d

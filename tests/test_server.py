@@ -363,6 +363,15 @@ def test_serve_outside_a_kernel_is_fasthtmls(tmp_path):
     finally:
         p.terminate(); p.wait(10)
 
+def test_the_server_thread_runs_uvloop_and_leaves_the_kernels_loop_alone(kernel):
+    pytest.importorskip('uvloop')
+    url = serving(kernel)
+    r = json.loads(kernel.ok('import asyncio\nprint(json.dumps([type(srv._loop).__module__, srv._loop.is_running(), '
+                             'type(asyncio.get_event_loop_policy()).__module__]))').stdout)
+    assert r[:2] == ['uvloop', True] and r[2].startswith('asyncio'), r   # uvicorn's loop factory: no process-wide policy
+    kernel.ok('srv.restart()')
+    assert kernel.ok('print(srv._loop.is_running())').stdout.strip() == 'True' and httpx.get(url).status_code == 200
+
 def test_another_host_on_the_same_port(kernel):
     url = serving(kernel)
     port = int(url.rsplit(':', 1)[1])
