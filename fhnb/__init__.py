@@ -13,7 +13,8 @@ _public = dict(settings=['load_settings', 'Settings', 'SettingsError'],
                kernel=['serve'],
                preview=['Preview', 'preview'],
                tables=['Rows'],
-               testing=['HxClient', 'HTML'])
+               testing=['HxClient'],
+               assets=['HTML'])
 _home = {name: mod for mod, names in _public.items() for name in names}
 __all__ = [name for name in _home if name != 'Preview']
 

@@ -14,12 +14,13 @@ from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, PlainTextResponse
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from fastcore.basics import patch
-from fastcore.xml import to_xml
+from fastcore.xml import Safe, to_xml
 from fasthtml.core import flat_xt
+from fasthtml.components import Html
 
 # %% auto #0
 __all__ = ['STATIC_PATH', 'static_app', 'ADDED_HEADERS', 'manifest', 'localize', 'asset_urls', 'HtmlRewrite', 'app_headers',
-           'page_rewrites', 'offline']
+           'page_rewrites', 'RawHTML', 'HTML', 'offline']
 
 # %% ../nbs/01_assets.ipynb #ab348490
 STATIC_PATH = '/_fhnb/static'            # where fhnb's static files are served, on every app fhnb serves
@@ -175,6 +176,20 @@ def app_headers(app):
 def page_rewrites(app, offline:bool=True) -> list:
     "What fhnb does to `app`'s pages: `app_headers`, then `localize` when `offline`"
     return [app_headers(app), *([localize] if offline else [])]
+
+# %% ../nbs/01_assets.ipynb #d738f9a0
+class RawHTML(Safe):
+    "Raw markup: displays as HTML in a notebook, and is not escaped inside FastHTML components."
+    @property
+    def data(self) -> str: return str(self)  # IPython's `HTML(...).data`
+    def _repr_html_(self) -> str: return str(self)
+
+# %% ../nbs/01_assets.ipynb #87c5286b
+def HTML(*c, **kwargs):
+    "FastHTML's `Html` from FT children; a single string is raw markup (`RawHTML`), like IPython's `HTML`."
+    if len(c) == 1 and isinstance(c[0], str) and not kwargs: return RawHTML(c[0])
+    if not c and set(kwargs) == {'data'}: return RawHTML(kwargs['data'])
+    return Html(*c, **kwargs)
 
 # %% ../nbs/01_assets.ipynb #774e1e90
 class _Offline:

@@ -123,11 +123,11 @@ def verdict(scope:dict,  # an ASGI `http` or `websocket` scope (its proxy header
 # %% ../nbs/09_guard.ipynb #7a5ff984
 async def refuse(scope:dict, send, status:int, why:str):
     "Answer `status` with `why` in one line of text, or close a websocket before its handshake (uvicorn then answers 403)."
-    if scope['type'] == 'websocket': return await send({'type': 'websocket.close', 'code': 1008})
-    body = f'{status} {HTTPStatus(status).phrase}: {why}'.encode()
-    await send({'type': 'http.response.start', 'status': status,
-                'headers': [(b'content-type', b'text/plain; charset=utf-8'), (b'content-length', str(len(body)).encode())]})
-    await send({'type': 'http.response.body', 'body': body})
+    # Starlette is loaded on the first refusal, when the app behind the guard has loaded it anyway: importing the guard stays light
+    from starlette.responses import PlainTextResponse
+    from starlette.websockets import WebSocketClose
+    if scope['type'] == 'websocket': return await WebSocketClose(1008)(scope, None, send)
+    await PlainTextResponse(f'{status} {HTTPStatus(status).phrase}: {why}', status)(scope, None, send)
 
 def without_cors(send):
     "`send` that drops `Access-Control-*` headers from the response: it admits no foreign origin."

@@ -15,8 +15,11 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from starlette.routing import Mount, Route, Router
 import fasthtml.core
 from fastcore.basics import patch
+from fastcore.xml import to_xml
+from fasthtml.components import P
 from .settings import load_settings
 from .assets import STATIC_PATH, static_app, HtmlRewrite, page_rewrites
+from .tables import Rows
 from .guard import Site, BoundedHttp, verdict, refuse, without_cors
 from .kernel import current_cell, in_kernel   # the cell that runs (kept by the kernel layer's hooks)
 
@@ -59,22 +62,25 @@ def _form(body:bytes, ctype:str):
     return body.decode('utf-8', 'replace')
 
 # %% ../nbs/02_server.ipynb #392ba772
+def _log_text(col:str, v):
+    "How the log's table shows column `col`'s value `v`: a clock time, milliseconds to a tenth, a dict as `k=v` pairs."
+    if col == 'time' and v: return time.strftime('%H:%M:%S', time.localtime(v))
+    if col == 'ms' and v is not None: return f'{v:.1f}'
+    if isinstance(v, dict): return ' '.join(f'{k}={x}' for k, x in v.items())
+    return v
+
+# %% ../nbs/02_server.ipynb #6c273ed3
 class RequestLog(deque):
     "The newest requests the server answered, oldest first; shows as a table."
     cols = 'time method path query status ms hx form error'.split()
     def __init__(self, maxlen=500): super().__init__(maxlen=maxlen)
 
     def _repr_html_(self, n=20):
-        def cell(e, c):
-            v = e.get(c)
-            if c == 'time' and v: v = time.strftime('%H:%M:%S', time.localtime(v))
-            if c == 'ms' and v is not None: v = f'{v:.1f}'
-            if isinstance(v, dict): v = ' '.join(f'{k}={x}' for k,x in v.items())
-            return f'<td>{html.escape(str(v)[:200]) if v not in (None, "") else ""}</td>'
-        head = ''.join(f'<th>{c}</th>' for c in self.cols)
-        rows = ''.join('<tr>' + ''.join(cell(e, c) for c in self.cols) + '</tr>' for e in list(self)[-n:])
-        more = f'<p>{len(self)} requests; the newest {n} shown</p>' if len(self) > n else ''
-        return f'<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{more}'
+        "The newest `n` requests as a `Rows` table (each cell cut at 200 characters), with a note when older ones are left out."
+        if not self: return to_xml(P('no requests logged yet'))
+        rows = [{c: _log_text(c, e.get(c)) for c in self.cols} for e in list(self)[-n:]]
+        more = [P(f'{len(self)} requests; the newest {n} shown')] if len(self) > n else []
+        return to_xml((Rows(rows, max_chars=200), *more))
 
 # %% ../nbs/02_server.ipynb #067b1450
 _library = tuple({sysconfig.get_paths()[k] for k in ('stdlib', 'platstdlib', 'purelib', 'platlib')} | {str(files('fhnb'))})   # fhnb's own frames too
@@ -421,23 +427,15 @@ def start(self:NbServer, port:int|None=None,  # port to bind (default: `self.por
     self.thread = threading.Thread(target=self._run, args=(self.server, sock), name=f'fhnb-server:{self.port}', daemon=True)
     self.thread.start()
     self._wait_started()
+    self._loop = self.server.servers[0].get_loop()   # the server thread's loop: other threads hand it work (`_listen`, `close`)
     for p in [p for p in self.apps if p != self.port]: self._listen(p)   # after a restart: the other apps' ports again
     return self
 
 # %% ../nbs/02_server.ipynb #f5dbc009
-def _loop_factory():
-    "uvloop's event loop where it is installed (python-fasthtml brings it on Linux and macOS), else asyncio's."
-    try: import uvloop
-    except ImportError: return None
-    return uvloop.new_event_loop
-
 @patch
 def _run(self:NbServer, server, sock):
-    "The server thread: a fresh event loop (uvloop's, as standalone uvicorn uses, where installed) running uvicorn until `should_exit`."
-    try:
-        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-            self._loop = runner.get_loop()
-            runner.run(server.serve(sockets=[sock]))
+    "The server thread: uvicorn's own `run` on a fresh event loop (`loop='auto'`: uvloop's where installed, as standalone uvicorn) until `should_exit`."
+    try: server.run(sockets=[sock])
     finally: sock.close()
 
 # %% ../nbs/02_server.ipynb #48abf16d
@@ -585,34 +583,51 @@ def _swap_app(s:NbServer, app, port:int|None) -> NbServer:
     return s
 
 # %% ../nbs/02_server.ipynb #79091aad
-def _new_server(s:NbServer|None, app, port:int|None, host:str|None, fallback:bool) -> NbServer:
-    "A started server for `app` at another address than `s` (stopped once the new one runs), or the kernel's first."
-    __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
+def _address(app, port:int|None, host:str|None):
+    "The settings, and where to serve `app`: `(host, port, quiet)`; `quiet`: any free port will do (this notebook's port from before a restart, if free)."
     st = load_settings()
-    quiet = port is None and not st.port   # any free port will do: this notebook's port from before a restart, if free
-    new = NbServer(app, host or st.host, _remembered(app) if quiet else (st.port if port is None else port), offline=st.offline, allowed_hosts=st.allowed_hosts)
-    if s is not None:   # moving to another address: keep what other modules registered
-        new.log, new.listeners, new.head_snippets, new.internal = s.log, s.listeners, s.head_snippets, s.internal
-    same_port = s is not None and s.running and new.port == s.port
-    if same_port: s.stop()   # another host on the same port: the old listener would make it look taken
-    try:
-        if quiet: _start_quietly(new)
-        else: new.start(fallback=fallback)   # a taken explicit port raises here, and the old server keeps serving
+    quiet = port is None and not st.port
+    return st, host or st.host, _remembered(app) if quiet else (st.port if port is None else port), quiet
+
+def _start_at_address(s:NbServer, quiet:bool, fallback:bool):
+    "Start `s` on its host and port: `quiet`ly, or with `fallback` (a taken explicit port raises)."
+    if quiet: _start_quietly(s)
+    else: s.start(fallback=fallback)
+
+def _first_server(app, port:int|None, host:str|None, fallback:bool) -> NbServer:
+    "The kernel's server, started for `app`."
+    __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
+    st, host, port, quiet = _address(app, port, host)
+    s = NbServer(app, host, port, offline=st.offline, allowed_hosts=st.allowed_hosts)
+    _start_at_address(s, quiet, fallback)
+    return s
+
+# %% ../nbs/02_server.ipynb #fe088afa
+def _rebind(s:NbServer, app, port:int|None, host:str|None, fallback:bool) -> NbServer:
+    "Move `s` to another address, serving `app` alone there; where that cannot be bound, `s` serves where it was and the error is raised."
+    __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
+    st, host, port, quiet = _address(app, port, host)
+    was, running = {k: getattr(s, k) for k in ('host', 'port', 'offline', 'allowed_hosts', 'apps', '_targets')}, s.running
+    s.stop()
+    vars(s).update(host=host, port=port, offline=st.offline, allowed_hosts=tuple(st.allowed_hosts), apps={}, _targets={}, _sites={})
+    s.app = app
+    try: _start_at_address(s, quiet, fallback)
     except Exception:
-        if same_port: s.start()
+        vars(s).update(was, _sites={})
+        if running: s.start(fallback=True)   # its old port, unless something took it meanwhile
         raise
-    if s is not None: s.stop()
-    return new
+    return s
 
 # %% ../nbs/02_server.ipynb #07ddd885
 def _serve(app, port, host, fallback):
-    "`serve_nb`'s work: swap `app` into the kernel's server, or start one where asked, and remember the port for the app's cell."
+    "`serve_nb`'s work: swap `app` into the kernel's server, start it, or move it where asked, and remember the port for the app's cell."
     global _server
     __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
     s = _server
     _tag(app)
     if s is not None and (host is None or host == s.host) and (not port or port in s.apps): s = _swap_app(s, app, port)
-    else: s = _server = _new_server(s, app, port, host, fallback)
+    elif s is None: s = _server = _first_server(app, port, host, fallback)
+    else: s = _rebind(s, app, port, host, fallback)
     _remember(app, s.port)
     return s
 

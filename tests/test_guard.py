@@ -170,6 +170,18 @@ def test_a_refused_request_with_a_huge_host_stays_small_in_the_log(served):
     e = json.loads(k.ok('print(json.dumps(srv.log[-1]))').stdout)
     assert e['status'] == 403 and len(json.dumps(e)) < 4096, len(json.dumps(e))
 
+@pytest.mark.parametrize('host,status,why', [
+    ('evil.example:{port}', 403, "403 Forbidden: Host 'evil.example:{port}' is not this server"),
+    ('127.0.0.1:0{port}', 400, "400 Bad Request: Host '127.0.0.1:0{port}' is malformed"),
+])
+def test_a_refusal_is_one_line_of_plain_text(served, host, status, why):
+    k, url, port = served
+    got, data = raw(port, f'GET /secret HTTP/1.1\nHost: {host.format(port=port)}')
+    head, body = data.split(b'\r\n\r\n', 1)
+    assert got == status and b'content-type: text/plain; charset=utf-8' in head.lower(), head
+    assert f'content-length: {len(body)}'.encode() in head.lower() and body.decode().startswith(why.format(port=port)), data
+    assert b'\n' not in body, body
+
 # --- Errors in one line, and the 500 page -------------------------------------------------------------
 
 def test_unbindable_host_says_so(served):

@@ -92,6 +92,7 @@ def test_taken_explicit_port_is_a_one_line_error(kernel):
         r = kernel.run(f'serve_nb(app, port={n})')
         assert r.error and str(n) in r.error and '\n' not in r.error, r.error
     assert httpx.get(url).status_code == 200   # the running server kept serving
+    assert kernel.ok('print(current_server() is srv, srv.url)').stdout.split() == ['True', url]
 
 def test_explicit_free_port(kernel):
     n = free_port()
@@ -240,10 +241,20 @@ def test_log_entries_and_ring(kernel):
     assert add['ms'] > 0 and add['time'] > 0 and add['error'] is None
     assert bad['status'] == 500 and 'ZeroDivisionError' in bad['error']
     html = kernel.ok('srv.log').outputs[0]['text/html']
-    assert '<table>' in html and '/add' in html
+    assert '<table' in html and '/add' in html
     with httpx.Client() as c:
         for i in range(510): c.get(url + f'/?i={i}')
     assert json.loads(kernel.ok('print(json.dumps([len(srv.log), srv.log[-1]["query"]]))').stdout) == [500, 'i=509']
+
+def test_the_log_table_escapes_what_requests_sent(kernel):
+    url = serving(kernel)
+    kernel.ok('@rt("/add")\ndef post(title:str): return P(title)')
+    httpx.post(url + '/add', params={'q': '<img src=x onerror=alert(1)>'}, data={'title': '<script>alert(2)</script>'}, headers={'hx-request': 'true'})
+    html = kernel.ok('srv.log').outputs[0]['text/html']
+    heads = re.findall(r'<th[^>]*>(\w+)</th>', html)
+    assert heads == 'time method path query status ms hx form error'.split(), heads
+    assert '<script>' not in html and '<img' not in html and 'title=&lt;script&gt;alert(2)&lt;/script&gt;' in html, html
+    assert 'hx-request=true' in html
 
 def test_listeners_get_each_entry_on_the_server_thread(kernel):
     url = serving(kernel)
@@ -352,9 +363,23 @@ def test_serve_outside_a_kernel_is_fasthtmls(tmp_path):
     finally:
         p.terminate(); p.wait(10)
 
+def test_the_server_thread_runs_uvloop_and_leaves_the_kernels_loop_alone(kernel):
+    pytest.importorskip('uvloop')
+    url = serving(kernel)
+    r = json.loads(kernel.ok('import asyncio\nprint(json.dumps([type(srv._loop).__module__, srv._loop.is_running(), '
+                             'type(asyncio.get_event_loop_policy()).__module__]))').stdout)
+    assert r[:2] == ['uvloop', True] and r[2].startswith('asyncio'), r   # uvicorn's loop factory: no process-wide policy
+    kernel.ok('srv.restart()')
+    assert kernel.ok('print(srv._loop.is_running())').stdout.strip() == 'True' and httpx.get(url).status_code == 200
+
 def test_another_host_on_the_same_port(kernel):
     url = serving(kernel)
     port = int(url.rsplit(':', 1)[1])
-    kernel.ok(f'old = srv\nsrv = serve_nb(app, host="localhost", port={port})\n'
-              f'assert srv is not old and srv.port == {port} and srv.running and not old.running')
+    httpx.get(url)
+    r = json.loads(kernel.ok(f'old, logged = srv, len(srv.log)\nsrv = serve_nb(app, host="127.0.0.2", port={port})\n'
+                             'print(json.dumps([srv is old, srv is current_server(), srv.url, srv.running, len(srv.log) == logged]))').stdout)
+    assert r == [True, True, f'http://127.0.0.2:{port}', True, True], r   # one server, rebound in place, its log kept
+    assert '<p>home</p>' in httpx.get(f'http://127.0.0.2:{port}/').text
+    with pytest.raises(httpx.ConnectError): httpx.get(url)   # the old binding is closed
+    kernel.ok(f'assert serve_nb(app, host="localhost", port={port}) is old')
     assert httpx.get(f'http://localhost:{port}/').status_code == 200

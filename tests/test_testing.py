@@ -1,5 +1,5 @@
-"""fhnb.testing in a real kernel: `HxClient` answers shown inline, and fhnb's `HTML` in the seed's two spellings."""
-import re, textwrap
+"""fhnb.testing in a real kernel: `HxClient` answers shown inline, and fhnb's `HTML` (`fhnb.assets`) in the seed's two spellings."""
+import json, re, subprocess, sys, textwrap
 import pytest
 import httpx
 from harness import free_port, wait_http
@@ -27,6 +27,16 @@ def test_html_string_is_raw_markup_like_ipython(kernel):
     kernel.ok('from fhnb import *')
     out = kernel.ok("HTML('<b id=answer>forty-two</b>')").outputs[0]
     assert out['text/html'] == '<b id=answer>forty-two</b>'
+
+def test_star_import_is_unchanged_and_HTML_needs_no_test_client():
+    "`from fhnb import *` binds the same names; the seed's `HTML` comes from `fhnb.assets`, so a page built with it loads no `HxClient`."
+    star = "import json\nfrom fhnb import *\nprint(json.dumps(sorted(k for k in dir() if not k.startswith('_') and k != 'json')))"
+    names = json.loads(subprocess.run([sys.executable, '-c', star], capture_output=True, text=True, timeout=60).stdout)
+    assert names == ['HTML', 'HxClient', 'NbServer', 'Rows', 'Settings', 'SettingsError', 'current_server', 'load_settings',
+                     'preview', 'serve', 'serve_nb'], names
+    seed = "import sys\nfrom fhnb import HTML\nprint(HTML.__module__, HTML('<b>x</b>'), 'fhnb.testing' in sys.modules)"
+    r = subprocess.run([sys.executable, '-c', seed], capture_output=True, text=True, timeout=60)
+    assert r.stdout.split() == ['fhnb.assets', '<b>x</b>', 'False'], r.stdout + r.stderr
 
 def test_seed_page_with_HTML_served_over_http(kernel):
     "The seed's `return HTML(Body(Main(...)))`, verbatim, through a real server: one whole page."
