@@ -8,10 +8,14 @@ preview, not the server. Times are taken in the page with `performance.now()`:
 - visible: from asking JupyterLab to run the preview cell to the `load` event (+1 animation frame) of the
   iframe that cell's output shows, page and its scripts loaded.
 - refresh: from the browser seeing a cell that redefines `/` finish (its execution count arrives) to the
-  `load` of the refreshed page. fhnb's preview reloads by itself (0 manual steps). `HTMX()` does not: its
-  refresh is measured as the next manual step done at once by the script, re-running the `HTMX()` cell,
-  so its figure leaves out the human's reaction time. Negative means the page was already reloading
-  when the cell's reply arrived (the refresh starts in the kernel's `post_run_cell`).
+  new page shown (+1 animation frame): for fhnb, its page reporting the morph done (`refreshed`), or the
+  `load` of the page when it reloads in full; for `HTMX()`, the `load` of its new iframe. fhnb's preview
+  refreshes by itself (0 manual steps). `HTMX()` does not: its refresh is measured as the next manual step
+  done at once by the script, re-running the `HTMX()` cell, so its figure leaves out the human's reaction
+  time. Negative means the page was already refreshing when the cell's reply arrived (the refresh starts
+  in the kernel's `post_run_cell`).
+- swap: in each one's page, from clicking Add to the new row in the list (+1 animation frame): an HTMX
+  request and swap, the same in both (the same server and app).
 
 Medians over repeats, fhnb and the reference interleaved. The machine is shared: expect noise.
 """
@@ -24,11 +28,25 @@ SETUP = ["from fasthtml.common import *\nfrom fasthtml.jupyter import HTMX\n"
          "app, rt, todos, Todo = fast_app('data/todos.db', todos=dict(id=int, title=str, done=bool, pk='id'))\n"
          "for i in range(5): todos.insert(title=f'item {i}', done=False)",
          "@rt('/')\ndef get(): return Titled('Todos', Ul(*[Li(t.title) for t in todos()], id='list'),\n"
-         "    Form(Input(name='title'), Button('Add'), hx_post='/add', hx_target='#list', hx_swap='beforeend'))",
+         "    Form(Input(name='title'), Button('Add'), hx_post='/add', hx_target='#list', hx_swap='beforeend'))\n"
+         "@rt('/add')\ndef post(title: str): return Li(todos.insert(title=title, done=False).title)",
          "from fhnb import *\nsrv = serve_nb(app)"]
 FHNB = "preview('/')"
 REF = "HTMX('/', host='localhost', port=srv.port)"
 ROUTE = "@rt('/')\ndef get(): return Titled('Todos {n}', Ul(*[Li(t.title) for t in todos()], id='list'))"
+
+# In a page: type a title, click Add, resolve with ms until the row is in the list (+1 animation frame).
+SWAP = '''async (title) => {
+  const list = document.getElementById('list'), n = list.children.length;
+  document.querySelector('input[name=title]').value = title;
+  const t0 = performance.now();
+  document.querySelector('button').click();
+  return await new Promise((resolve) => {
+    const obs = new MutationObserver(() => { if (list.children.length > n) { obs.disconnect();
+      requestAnimationFrame(() => resolve(performance.now() - t0)); } });
+    obs.observe(list, { childList: true });
+    setTimeout(() => resolve(-1), 10000);
+  }); }'''
 
 # Add a cell at the end with `code`, run it, resolve with ms until its output's iframe has loaded a page.
 VISIBLE = '''async (code) => {
@@ -57,11 +75,14 @@ REFRESH = '''async ([code, ri, pi, rerun]) => {
   return await new Promise((resolve) => {
     let done = null, t0;
     const hooked = new Set();
-    const hook = (f) => { if (hooked.has(f)) return; hooked.add(f);
-      f.addEventListener('load', () => requestAnimationFrame(() => { const t = performance.now(); obs.disconnect();
-        if (done === null) { // loaded before the reply: the refresh was on its way already
+    const shown = () => requestAnimationFrame(() => { const t = performance.now(); obs.disconnect(); removeEventListener('message', morphed);
+        if (done === null) { // shown before the reply: the refresh was on its way already
           const wait = () => done === null ? setTimeout(wait, 1) : resolve([t - done, t - t0]); wait(); }
-        else resolve([t - done, t - t0]); }), { once: true }); };
+        else resolve([t - done, t - t0]); });
+    const hook = (f) => { if (hooked.has(f)) return; hooked.add(f); f.addEventListener('load', shown, { once: true }); };
+    const morphed = (e) => { const f = pc.node.querySelector('.jp-OutputArea iframe');   // fhnb's page morphed in place: no load
+      if (f && e.source === f.contentWindow && e.data && e.data.fhnb === 'refreshed' && e.data.how === 'morph') shown(); };
+    addEventListener('message', morphed);
     const current = pc.node.querySelector('.jp-OutputArea iframe');
     if (current && !rerun) hook(current);
     const obs = new MutationObserver(() => { const f = pc.node.querySelector('.jp-OutputArea iframe'); if (f && rerun && f !== current) hook(f); });
@@ -88,7 +109,7 @@ def main(repeats:int):
     root = Path(tempfile.mkdtemp(prefix='fhnb-bench-')); (root/'data').mkdir()
     write_notebook(root/'bench.ipynb', *SETUP)
     lab = JupyterLab(root)
-    res = {k: [] for k in ('visible fhnb', 'visible ref', 'refresh fhnb', 'refresh ref', 'refresh fhnb from start')}
+    res = {k: [] for k in ('visible fhnb', 'visible ref', 'refresh fhnb', 'refresh ref', 'refresh fhnb from start', 'swap fhnb', 'swap ref')}
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -108,6 +129,13 @@ def main(repeats:int):
                                "nb.widgets[nb.activeCellIndex].model.sharedModel.setSource('x = 0'); return nb.activeCellIndex; }")
             pi = run(FHNB); wait_idle(page)
             hi = run(REF); wait_idle(page)
+            frames = [page.locator('.jp-Cell').nth(i).locator('.jp-OutputArea iframe').element_handle().content_frame() for i in (pi, hi)]
+            for f in frames: f.wait_for_selector('#list')
+            for n in range(repeats):
+                for name, f in zip(('swap fhnb', 'swap ref'), frames):
+                    ms = f.evaluate(SWAP, f'{name} {n}')
+                    if ms >= 0: res[name].append(ms)
+                    else: print(f'{name}: no row within 10 s', file=sys.stderr)
             for n in range(repeats):
                 d, s = page.evaluate(REFRESH, [ROUTE.format(n=f'{n}a'), ri, pi, False]); wait_idle(page)
                 if d is not None: res['refresh fhnb'].append(d); res['refresh fhnb from start'].append(s)
@@ -120,7 +148,7 @@ def main(repeats:int):
     print(f'\npreview benchmark: {repeats} repeats, ms (median [min–max]); shared 2-core machine, noisy\n')
     print('| measure | fhnb `preview` | fasthtml `HTMX()` | ratio | manual steps (fhnb / ref) |')
     print('|---|---|---|---|---|')
-    for m, steps in (('visible', '0 / 0'), ('refresh', '0 / 1')):
+    for m, steps in (('visible', '0 / 0'), ('refresh', '0 / 1'), ('swap', '0 / 0')):
         a, b = stats(res[f'{m} fhnb']), stats(res[f'{m} ref'])
         print(f'| {m} | {a[0]:.0f} [{a[1]:.0f}–{a[2]:.0f}] | {b[0]:.0f} [{b[1]:.0f}–{b[2]:.0f}] | {a[0]/b[0]:.2f} | {steps} |')
     s = stats(res['refresh fhnb from start'])

@@ -423,7 +423,7 @@ def _retake_later(previews:list):
     if previews: threading.Thread(target=_retake_snapshots, args=(previews,), name='fhnb-snapshots', daemon=True).start()
 
 def refresh(skip_cell:int|None=None):
-    "Reload every live preview in place (except those made by cell number `skip_cell`); their snapshots and lint follow on a thread."
+    "Refresh every live preview in place (except those made by cell number `skip_cell`); their snapshots and lint follow on a thread."
     previews = [p for p in live_previews() if getattr(p, '_cell', None) != skip_cell]
     for p in previews: p.bump += 1
     _retake_later(previews)
