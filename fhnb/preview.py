@@ -45,8 +45,7 @@ class Preview(anywidget.AnyWidget):
     lint = traitlets.List().tag(sync=True)                       # the page's htmx mistakes (`fhnb.lint`), one line each
 
     def __init__(self, **kw):
-        super().__init__(**kw)
-        if not self.key: self.key = uuid.uuid4().hex[:12]
+        super().__init__(**{**kw, 'key': kw.get('key') or uuid.uuid4().hex[:12]})   # in the comm's first message: no update to wait for
         self._log = deque(maxlen=100)
         self.on_msg(lambda _, msg, buffers: _answer(self, msg))   # the front end's questions ('copy as test', below)
 
