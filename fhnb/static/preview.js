@@ -36,7 +36,6 @@ async function answers(url, opts, ms = 1500) {
 
 // "url|port|mode" -> Promise of a working route, shared by every preview on the page (and every copy of this module)
 const routes = (globalThis.__fhnbRoutes ??= new Map());
-const foundRoutes = (globalThis.__fhnbFoundRoutes ??= new Map());   // the same, once found: for a decision that cannot wait
 
 /** Whether to try the direct URL at all: a remote JupyterLab's browser has its own 127.0.0.1. */
 const lanLocal = (mode) => mode === 'direct' || (mode === 'auto' && LOOPBACK.has(location.hostname));
@@ -57,7 +56,7 @@ function findRoute(url, port, mode) {
     return { mode: 'none', root: url };
   })();
   routes.set(key, found);
-  found.then((r) => { if (r.mode === 'none') routes.delete(key); else foundRoutes.set(key, r); });  // 'none': try again next time
+  found.then((r) => { if (r.mode === 'none') routes.delete(key); });  // try again next time
   return found;
 }
 
@@ -338,7 +337,7 @@ function connect(v) {
   const { model } = v;
   const [url, port, mode] = ['url', 'port', 'proxy'].map((k) => model.get(k));
   // On a local JupyterLab the direct URL nearly always works: start loading it while the first probe runs.
-  if (!v.route && lanLocal(mode) && !routes.has(`${url}|${port}|${mode}`)) { v.route = { mode: 'direct', root: url }; load(v, v.current); }
+  if (lanLocal(mode) && !routes.has(`${url}|${port}|${mode}`)) { v.route = { mode: 'direct', root: url }; load(v, v.current); }
   findRoute(url, port, mode).then((r) => {
     if (!v.alive) return;
     const same = v.route && v.route.root === r.root;
@@ -464,63 +463,9 @@ function followKernel(v) {
   return () => kernel.statusChanged.disconnect(onStatus);
 }
 
-// ---- preloading ----
-// The kernel creates a preview's model (its comm opens) some tens of ms before the cell's output shows it. Its page starts
-// loading then, in an iframe parked out of sight, and the view moves that iframe in with `moveBefore`, which keeps a loaded
-// document where a plain move would reload it. Where the browser has no `moveBefore`, or the route is not known yet (a
-// remote JupyterLab's first preview), the view loads the page itself. A parked page no view takes within 5 s is dropped.
-const parked = (globalThis.__fhnbParked ??= new Map());   // preview key -> {iframe, route, messages}
-
-/** Where the parked iframes wait (hidden: they load all the same). */
-function parking() {
-  return document.getElementById('fhnb-parking') || document.body.appendChild(h('div', { id: 'fhnb-parking', hidden: true }));
-}
-
-/** What parked pages say before a view takes them (their location and height), kept for that view. One listener per page. */
-function keepParkedMessages() {
-  if (globalThis.__fhnbParkedListener) return;
-  globalThis.__fhnbParkedListener = true;
-  window.addEventListener('message', (e) => {
-    for (const p of parked.values()) if (e.source && e.source === p.iframe.contentWindow) p.messages.push(e.data);
-  });
-}
-
-/** anywidget's model hook: start loading the page of a new live preview. */
-function initialize({ model }) {
-  if (model.get('fhnb_saved') || !('moveBefore' in Element.prototype)) return;
-  const [url, port, mode] = ['url', 'port', 'proxy'].map((k) => model.get(k));
-  const route = foundRoutes.get(`${url}|${port}|${mode}`);   // a guess could load the page twice: the view's own probe decides then
-  const key = model.get('key');
-  if (!route || !key) return;
-  keepParkedMessages();
-  const iframe = h('iframe', { className: 'fhnb-frame', name: `fhnb-${key}` });
-  iframe.src = src({ route }, model.get('path'));
-  parking().append(iframe);
-  parked.set(key, { iframe, route, messages: [] });
-  setTimeout(() => { if (parked.get(key)?.iframe === iframe) { parked.delete(key); iframe.remove(); } }, 5000);
-}
-
-/** Give view `v` its model's parked page, if there is one: moved in once the view is in the document. */
-function adoptParked(v) {
-  const key = v.model.get('key'), p = parked.get(key);
-  if (!p) return;
-  parked.delete(key);
-  const placeholder = v.iframe;
-  Object.assign(v, { iframe: p.iframe, route: p.route });
-  v.open.href = src(v, v.current);
-  const move = () => { v.stage.moveBefore(p.iframe, placeholder); placeholder.remove(); };
-  if (v.el.isConnected) move();
-  else {
-    v.unpark = new MutationObserver(() => { if (v.el.isConnected) { v.unpark.disconnect(); move(); } });
-    v.unpark.observe(document.body, { childList: true, subtree: true });
-  }
-  for (const data of p.messages) onFrameMessage(v, { source: p.iframe.contentWindow, data });
-}
-
 function render({ model, el }) {
   if (model.get('fhnb_saved')) return renderSnapshot({ model, el });
   const v = buildView(model, el);
-  adoptParked(v);
   const onMessage = (e) => onFrameMessage(v, e);
   window.addEventListener('message', onMessage);
   v.iframe.addEventListener('load', () => onFrameLoad(v));
@@ -532,10 +477,9 @@ function render({ model, el }) {
   keepSnapshots(model);
   return () => {
     v.alive = false;
-    if (v.unpark) v.unpark.disconnect();
     window.removeEventListener('message', onMessage);
     unfollow();
   };
 }
 
-export default { initialize, render };
+export default { render };
