@@ -9,10 +9,12 @@ def cells(htmx4:bool) -> list[str]:
              f"app, rt, todos, Todo = fast_app('data/todos.db'{four}, todos=dict(id=int, title=str, done=bool, pk='id'))"),
             routes('Todos'), "from fhnb import *\nserve_nb(app)", "preview('/')"]
 
-def routes(title:str, extra:str='') -> str:
-    "The todo page: a list, a form that adds by HTMX, a <details>; `extra` goes first in the page (e.g. a head element)."
+PING = "Button('Ping', id='ping', hx_post='/add?title=pinged', hx_target='#list', hx_swap='beforeend'), "
+
+def routes(title:str, extra:str='', more:str='') -> str:
+    "The todo page: a list, a form that adds by HTMX, a <details>; `extra` goes first in the page (e.g. a head element), `more` after the list."
     return ("@rt('/')\n"
-            f"def get(): return {extra}Titled({title!r}, Ul(*[Li(t.title) for t in todos()], id='list'),\n"
+            f"def get(): return {extra}Titled({title!r}, Ul(*[Li(t.title) for t in todos()], id='list'), {more}\n"
             "    Details(Summary('More'), P('Hidden until opened'), id='more'),\n"
             "    Form(Input(name='title', id='title'), Button('Add'), hx_post='/add', hx_target='#list', hx_swap='beforeend'))\n\n"
             "@rt('/add')\n"
@@ -61,12 +63,14 @@ def type_and_open(f):
 @pytest.mark.parametrize('todo', ['2', '4'], indirect=True)
 def test_redefined_route_morphs_and_keeps_what_the_user_did(page, todo):
     type_and_open(todo)
-    run_cell(page, routes('My todos'), index=1)
+    run_cell(page, routes('My todos', more=PING), index=1)
     todo.wait_for_selector('h1:has-text("My todos")', timeout=10_000)
     assert user_state(todo) == kept(focused=False)
     assert todo.evaluate('document.title') == 'My todos'
     assert page.locator('.fhnb-preview').nth(0).get_attribute('data-refresh') == 'morph'
-    # htmx still drives the morphed page: Add swaps the typed todo into the list
+    # htmx drives the morphed page: the new button (processed after the morph) and the form that was there
+    todo.click('#ping')
+    todo.wait_for_selector('#list li:has-text("pinged")')
     todo.click('button:has-text("Add")')
     todo.wait_for_selector('#list li:has-text("half-typed todo")')
     assert todo.evaluate('window.__kept') == 1
