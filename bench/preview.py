@@ -1,6 +1,6 @@
 """Preview benchmark: fhnb's `preview` against fasthtml's `HTMX()` iframe, in a real JupyterLab driven by Chromium.
 
-    .venv/bin/python bench/preview.py [--repeats 7] [--lab-arg=--ServerApp.jpserver_extensions=fhnb.nodelay=True]
+    .venv/bin/python bench/preview.py [--repeats 7] [--lab-arg=--ServerApp.jpserver_extensions=fhnb.bridge=True]
 
 Both show the same app from the kernel's server (fhnb's `NbServer`), so the comparison is about the
 preview, not the server. Times are taken in the page with `performance.now()`:

@@ -146,7 +146,7 @@ def test_repository_files_are_pinned():
         assert (root/'fhnb'/'static'/'vendor'/a['licence_file']).is_file()
 
 def test_wheel_holds_static_files(tmp_path):
-    "A wheel built from the project carries every vendored file, licence and the manifest, and the config enabling `fhnb.nodelay`."
+    "A wheel built from the project carries every vendored file, licence and the manifest, and the config enabling its Jupyter server extension."
     src = tmp_path/'src'
     src.mkdir()
     for f in ('pyproject.toml', 'README.md'): shutil.copy(root/f, src)
@@ -158,7 +158,7 @@ def test_wheel_holds_static_files(tmp_path):
     m = manifest()
     want = {'fhnb/static/vendor/manifest.json', *(f'fhnb/static/vendor/{a[k]}' for a in m['assets'] for k in ('path', 'licence_file'))}
     assert sorted(want - names) == []
-    # the server config that enables fhnb.nodelay where pip puts `etc/jupyter` (the environment's prefix)
+    # the server config that enables fhnb's server extension where pip puts `etc/jupyter` (the environment's prefix)
     assert any(n.endswith('.data/data/etc/jupyter/jupyter_server_config.d/fhnb.json') for n in names), sorted(n for n in names if '.data/' in n)
 
 def test_kernel_server_pages_are_offline(kernel):
