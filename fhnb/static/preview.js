@@ -151,8 +151,7 @@ function buildView(model, el) {
   v.down = h('div', { className: 'fhnb-down', hidden: true });
   v.stage = h('div', { className: 'fhnb-stage' }, v.iframe, v.down);
   v.list = h('div', { className: 'fhnb-list' });
-  v.refreshed = h('div', { className: 'fhnb-refreshed' });
-  v.pane = h('div', { className: 'fhnb-inspector' }, v.refreshed, v.list);
+  v.pane = h('div', { className: 'fhnb-inspector' }, v.list);
   el.append(h('div', { className: 'fhnb-bar' }, v.reload, v.form, ...v.sizes, v.lint, v.inspect, v.open), v.lintLines, v.note, v.error.bar, v.stage, v.pane);
   return v;
 }
@@ -216,6 +215,7 @@ function onRefreshed(v, d) {
   clearTimeout(v.refreshTimer);
   if (d.how === 'morph') clearError(v); else reloadPage(v);
   v.el.dataset.refresh = d.how;
+  v.refreshed ??= v.pane.insertBefore(h('div', { className: 'fhnb-refreshed' }), v.list);   // the inspector's first line
   v.refreshed.textContent = d.how === 'morph' ? `last refresh: morphed in place in ${d.ms} ms (typed input, focus, scroll and open details kept)`
     : `last refresh: reloaded in full: ${d.why}`;
 }
@@ -263,9 +263,9 @@ function onFrameMessage(v, e) {
   const d = e.data;
   if (d.fhnb === 'height' && v.model.get('height') === 'auto') v.iframe.style.height = `${Math.max(40, Math.ceil(d.h))}px`;
   else if (d.fhnb === 'response') onResponse(v, d);
+  else if (d.fhnb === 'refreshed') onRefreshed(v, d);
   else if (d.fhnb === 'unreachable') checkServer(v);
   else if (d.fhnb === 'loc') onLocation(v, d);
-  else if (d.fhnb === 'refreshed') onRefreshed(v, d);
 }
 
 function onResponse(v, d) {
