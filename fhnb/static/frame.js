@@ -63,6 +63,7 @@
   // scripts changed cannot be morphed faithfully (new scripts would not run): the widget is told to reload it in full.
   const IDIOMORPH = '/_fhnb/static/vendor/idiomorph@0.7.3/dist/idiomorph-ext.min.js';   // fhnb's vendored copy (manifest.json)
   let morpher = null, bodyScripts = '', refreshing = Promise.resolve();
+  const addressed = location.protocol.startsWith('http');   // a srcdoc page (fhnb's kernel route) is reloaded instead
   /** Idiomorph, evaluated with a stand-in `htmx` for its extension's registration (the page's htmx may be 4, or absent). */
   const idiomorph = () => (morpher ??= fetch(prefix + IDIOMORPH).then((r) => r.text())
     .then((js) => new Function('htmx', `${js}\nreturn Idiomorph;`)({ defineExtension() {} }))
@@ -100,6 +101,7 @@
 
   /** Fetch this page again and morph into it; what happened, for the widget (which reloads in full if asked to). */
   async function refresh() {
+    if (!addressed) return { how: 'reload', why: 'the page has no address to fetch again (a srcdoc page)' };
     const t0 = performance.now();
     try {
       const r = await fetch(location.href, { cache: 'no-store', headers: window.name ? { 'HX-Fhnb-Preview': key() } : {} });
@@ -145,7 +147,7 @@
     new ResizeObserver(sendHeight).observe(document.body);
   };
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start); else start();
-  window.addEventListener('load', () => { sendHeight(); setTimeout(() => idiomorph().catch(() => {}), 0); });   // ready for the first refresh
+  window.addEventListener('load', () => { sendHeight(); if (addressed) setTimeout(() => idiomorph().catch(() => {}), 0); });   // ready for the first refresh
   // The server's log has no response bodies: tell the widget what came back, for its request inspector and error bar.
   const report = (method, url, status, text) => {
     let p = new URL(url || '', location.href).pathname;
