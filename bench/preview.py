@@ -1,17 +1,21 @@
 """Preview benchmark: fhnb's `preview` against fasthtml's `HTMX()` iframe, in a real JupyterLab driven by Chromium.
 
-    .venv/bin/python bench/preview.py [--repeats 7]
+    .venv/bin/python bench/preview.py [--repeats 7] [--lab-arg=--ServerApp.jpserver_extensions=fhnb.bridge=True]
 
 Both show the same app from the kernel's server (fhnb's `NbServer`), so the comparison is about the
 preview, not the server. Times are taken in the page with `performance.now()`:
 
-- visible: from asking JupyterLab to run the preview cell to the `load` event (+1 animation frame) of the
-  iframe that cell's output shows, page and its scripts loaded.
+- visible: from asking JupyterLab to run the preview cell to the iframe that cell's output shows being in
+  the output with its page and scripts loaded (`load`), +1 animation frame.
 - refresh: from the browser seeing a cell that redefines `/` finish (its execution count arrives) to the
-  `load` of the refreshed page. fhnb's preview reloads by itself (0 manual steps). `HTMX()` does not: its
-  refresh is measured as the next manual step done at once by the script, re-running the `HTMX()` cell,
-  so its figure leaves out the human's reaction time. Negative means the page was already reloading
-  when the cell's reply arrived (the refresh starts in the kernel's `post_run_cell`).
+  new page shown (+1 animation frame): for fhnb, its page reporting the morph done (`refreshed`), or the
+  `load` of the page when it reloads in full; for `HTMX()`, the `load` of its new iframe. fhnb's preview
+  refreshes by itself (0 manual steps). `HTMX()` does not: its refresh is measured as the next manual step
+  done at once by the script, re-running the `HTMX()` cell, so its figure leaves out the human's reaction
+  time. Negative means the page was already refreshing when the cell's reply arrived (the refresh starts
+  in the kernel's `post_run_cell`).
+- swap: in each one's page, from clicking Add to the new row in the list (+1 animation frame): an HTMX
+  request and swap, the same in both (the same server and app).
 
 Medians over repeats, fhnb and the reference interleaved. The machine is shared: expect noise.
 """
@@ -24,11 +28,25 @@ SETUP = ["from fasthtml.common import *\nfrom fasthtml.jupyter import HTMX\n"
          "app, rt, todos, Todo = fast_app('data/todos.db', todos=dict(id=int, title=str, done=bool, pk='id'))\n"
          "for i in range(5): todos.insert(title=f'item {i}', done=False)",
          "@rt('/')\ndef get(): return Titled('Todos', Ul(*[Li(t.title) for t in todos()], id='list'),\n"
-         "    Form(Input(name='title'), Button('Add'), hx_post='/add', hx_target='#list', hx_swap='beforeend'))",
+         "    Form(Input(name='title'), Button('Add'), hx_post='/add', hx_target='#list', hx_swap='beforeend'))\n"
+         "@rt('/add')\ndef post(title: str): return Li(todos.insert(title=title, done=False).title)",
          "from fhnb import *\nsrv = serve_nb(app)"]
 FHNB = "preview('/')"
 REF = "HTMX('/', host='localhost', port=srv.port)"
 ROUTE = "@rt('/')\ndef get(): return Titled('Todos {n}', Ul(*[Li(t.title) for t in todos()], id='list'))"
+
+# In a page: type a title, click Add, resolve with ms until the row is in the list (+1 animation frame).
+SWAP = '''async (title) => {
+  const list = document.getElementById('list'), n = list.children.length;
+  document.querySelector('input[name=title]').value = title;
+  const t0 = performance.now();
+  document.querySelector('button').click();
+  return await new Promise((resolve) => {
+    const obs = new MutationObserver(() => { if (list.children.length > n) { obs.disconnect();
+      requestAnimationFrame(() => resolve(performance.now() - t0)); } });
+    obs.observe(list, { childList: true });
+    setTimeout(() => resolve(-1), 10000);
+  }); }'''
 
 # Add a cell at the end with `code`, run it, resolve with ms until its output's iframe has loaded a page.
 VISIBLE = '''async (code) => {
@@ -38,9 +56,12 @@ VISIBLE = '''async (code) => {
   const cell = nb.widgets[nb.activeCellIndex];
   cell.model.sharedModel.setSource(code);
   return await new Promise((resolve) => {
+    // an iframe can load before it is in the output (fhnb parks a preview's page while the output is on its way): loads seen anywhere count
+    const loaded = new WeakSet(), onLoad = (e) => { if (e.target.tagName === 'IFRAME' && e.target.getAttribute('src')) { loaded.add(e.target); watch(); } };
+    document.addEventListener('load', onLoad, true);
+    const done = () => requestAnimationFrame(() => { obs.disconnect(); document.removeEventListener('load', onLoad, true); resolve([performance.now() - t0, nb.activeCellIndex]); });
     const watch = () => { const f = cell.node.querySelector('.jp-OutputArea iframe');
-      if (f && !f.__bench) { f.__bench = true;
-        f.addEventListener('load', () => { if (f.getAttribute('src')) requestAnimationFrame(() => { obs.disconnect(); resolve([performance.now() - t0, nb.activeCellIndex]); }); }); } };
+      if (f && !f.__bench && loaded.has(f)) { f.__bench = true; done(); } };
     const obs = new MutationObserver(watch);
     obs.observe(cell.node, { subtree: true, childList: true, attributes: true });
     const t0 = performance.now();
@@ -57,11 +78,14 @@ REFRESH = '''async ([code, ri, pi, rerun]) => {
   return await new Promise((resolve) => {
     let done = null, t0;
     const hooked = new Set();
-    const hook = (f) => { if (hooked.has(f)) return; hooked.add(f);
-      f.addEventListener('load', () => requestAnimationFrame(() => { const t = performance.now(); obs.disconnect();
-        if (done === null) { // loaded before the reply: the refresh was on its way already
+    const shown = () => requestAnimationFrame(() => { const t = performance.now(); obs.disconnect(); removeEventListener('message', morphed);
+        if (done === null) { // shown before the reply: the refresh was on its way already
           const wait = () => done === null ? setTimeout(wait, 1) : resolve([t - done, t - t0]); wait(); }
-        else resolve([t - done, t - t0]); }), { once: true }); };
+        else resolve([t - done, t - t0]); });
+    const hook = (f) => { if (hooked.has(f)) return; hooked.add(f); f.addEventListener('load', shown, { once: true }); };
+    const morphed = (e) => { const f = pc.node.querySelector('.jp-OutputArea iframe');   // fhnb's page morphed in place: no load
+      if (f && e.source === f.contentWindow && e.data && e.data.fhnb === 'refreshed' && e.data.how === 'morph') shown(); };
+    addEventListener('message', morphed);
     const current = pc.node.querySelector('.jp-OutputArea iframe');
     if (current && !rerun) hook(current);
     const obs = new MutationObserver(() => { const f = pc.node.querySelector('.jp-OutputArea iframe'); if (f && rerun && f !== current) hook(f); });
@@ -83,12 +107,12 @@ def wait_idle(page):
 
 def stats(xs): return statistics.median(xs), min(xs), max(xs)
 
-def main(repeats:int):
+def main(repeats:int, lab_args:tuple=()):
     from playwright.sync_api import sync_playwright
     root = Path(tempfile.mkdtemp(prefix='fhnb-bench-')); (root/'data').mkdir()
     write_notebook(root/'bench.ipynb', *SETUP)
-    lab = JupyterLab(root)
-    res = {k: [] for k in ('visible fhnb', 'visible ref', 'refresh fhnb', 'refresh ref', 'refresh fhnb from start')}
+    lab = JupyterLab(root, extra_args=tuple(lab_args))
+    res = {k: [] for k in ('visible fhnb', 'visible ref', 'refresh fhnb', 'refresh ref', 'refresh fhnb from start', 'swap fhnb', 'swap ref')}
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -108,6 +132,15 @@ def main(repeats:int):
                                "nb.widgets[nb.activeCellIndex].model.sharedModel.setSource('x = 0'); return nb.activeCellIndex; }")
             pi = run(FHNB); wait_idle(page)
             hi = run(REF); wait_idle(page)
+            frames = [page.evaluate_handle("i => window.jupyterapp.shell.currentWidget.content.widgets[i].node.querySelector('.jp-OutputArea iframe')", i)
+                      .as_element().content_frame() for i in (pi, hi)]
+            for f in frames: f.wait_for_selector('#list')
+            for n in range(repeats):
+                for name, f in zip(('swap fhnb', 'swap ref'), frames):
+                    f.frame_element().scroll_into_view_if_needed()   # Chrome runs no animation frames in an off-screen iframe
+                    ms = f.evaluate(SWAP, f'{name} {n}')
+                    if ms >= 0: res[name].append(ms)
+                    else: print(f'{name}: no row within 10 s in {f.url}', file=sys.stderr)
             for n in range(repeats):
                 d, s = page.evaluate(REFRESH, [ROUTE.format(n=f'{n}a'), ri, pi, False]); wait_idle(page)
                 if d is not None: res['refresh fhnb'].append(d); res['refresh fhnb from start'].append(s)
@@ -120,7 +153,7 @@ def main(repeats:int):
     print(f'\npreview benchmark: {repeats} repeats, ms (median [min–max]); shared 2-core machine, noisy\n')
     print('| measure | fhnb `preview` | fasthtml `HTMX()` | ratio | manual steps (fhnb / ref) |')
     print('|---|---|---|---|---|')
-    for m, steps in (('visible', '0 / 0'), ('refresh', '0 / 1')):
+    for m, steps in (('visible', '0 / 0'), ('refresh', '0 / 1'), ('swap', '0 / 0')):
         a, b = stats(res[f'{m} fhnb']), stats(res[f'{m} ref'])
         print(f'| {m} | {a[0]:.0f} [{a[1]:.0f}–{a[2]:.0f}] | {b[0]:.0f} [{b[1]:.0f}–{b[2]:.0f}] | {a[0]/b[0]:.2f} | {steps} |')
     s = stats(res['refresh fhnb from start'])
@@ -130,4 +163,6 @@ def main(repeats:int):
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--repeats', type=int, default=7)
-    main(ap.parse_args().repeats)
+    ap.add_argument('--lab-arg', action='append', default=[], help='an argument for `jupyter lab` (repeatable)')
+    a = ap.parse_args()
+    main(a.repeats, a.lab_arg)

@@ -47,8 +47,7 @@ class Preview(anywidget.AnyWidget):
     lint = traitlets.List().tag(sync=True)                       # the page's htmx mistakes (`fhnb.lint`), one line each
 
     def __init__(self, **kw):
-        super().__init__(**kw)
-        if not self.key: self.key = uuid.uuid4().hex[:12]
+        super().__init__(**{**kw, 'key': kw.get('key') or uuid.uuid4().hex[:12]})   # in the comm's first message: no update to wait for
         self._log = deque(maxlen=100)
         self.on_msg(lambda _, msg, buffers: _answer(self, msg))   # the front end's questions ('copy as test', below)
         self.on_msg(lambda _, msg, buffers: serve_message(self, msg, buffers))   # its page's requests on the kernel route (`fhnb.bridge`)
@@ -415,7 +414,7 @@ def _retake_later(previews:list):
     if previews: threading.Thread(target=_retake_snapshots, args=(previews,), name='fhnb-snapshots', daemon=True).start()
 
 def refresh(skip_cell:int|None=None):
-    "Reload every live preview in place (except those made by cell number `skip_cell`); their snapshots and lint follow on a thread."
+    "Refresh every live preview in place (except those made by cell number `skip_cell`); their snapshots and lint follow on a thread."
     previews = [p for p in live_previews() if getattr(p, '_cell', None) != skip_cell]
     for p in previews: p.bump += 1
     _retake_later(previews)

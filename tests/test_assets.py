@@ -146,17 +146,20 @@ def test_repository_files_are_pinned():
         assert (root/'fhnb'/'static'/'vendor'/a['licence_file']).is_file()
 
 def test_wheel_holds_static_files(tmp_path):
-    "A wheel built from the project carries every vendored file, licence and the manifest."
+    "A wheel built from the project carries every vendored file, licence and the manifest, and the config enabling its Jupyter server extension."
     src = tmp_path/'src'
     src.mkdir()
     for f in ('pyproject.toml', 'README.md'): shutil.copy(root/f, src)
     shutil.copytree(root/'fhnb', src/'fhnb', ignore=shutil.ignore_patterns('__pycache__'))
+    shutil.copytree(root/'jupyter-config', src/'jupyter-config')
     subprocess.run([sys.executable, '-m', 'pip', 'wheel', '-q', '--no-deps', str(src), '-w', str(tmp_path/'dist')],
                    check=True, capture_output=True, timeout=300)
     names = set(zipfile.ZipFile(next((tmp_path/'dist').glob('fhnb-*.whl'))).namelist())
     m = manifest()
     want = {'fhnb/static/vendor/manifest.json', *(f'fhnb/static/vendor/{a[k]}' for a in m['assets'] for k in ('path', 'licence_file'))}
     assert sorted(want - names) == []
+    # the server config that enables fhnb's server extension where pip puts `etc/jupyter` (the environment's prefix)
+    assert any(n.endswith('.data/data/etc/jupyter/jupyter_server_config.d/fhnb.json') for n in names), sorted(n for n in names if '.data/' in n)
 
 def test_kernel_server_pages_are_offline(kernel):
     "The kernel's own server (`serve_nb`) serves every `exts=` page and the defaults with local assets only."

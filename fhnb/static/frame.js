@@ -3,6 +3,7 @@
 // scroll position the widget asks for, and, when the page comes through jupyter-server-proxy
 // ({base}proxy/{port}/...), keeps root-relative URLs (hx-post="/add", href="/x", WebSockets, SSE) under that prefix.
 // It reports what came back to HTMX requests (the widget shows a failed one in its error bar), and requests that got no answer.
+// When the widget asks it to refresh, it fetches the page again and morphs the live document into it (idiomorph).
 (() => {
   if (window.parent === window || window.__fhnbFrame) return;  // a page opened in its own tab: nothing to do
   window.__fhnbFrame = true;
@@ -21,6 +22,8 @@
       if (f !== v) el.setAttribute(a, f);
     }
   };
+
+  const servedHead = headSignature(document);   // now, at the end of <head>, while this script is the last thing parsed: before any script adds to the head
 
   // htmx's ws and sse extensions (2 and 4) open `ws-connect="/chat"`, `hx-ws-connect`, `sse-connect` themselves, with
   // `new WebSocket`/`new EventSource` on this page's host: under the proxy those sockets need the prefix too.
@@ -54,6 +57,59 @@
     if (window.name) r.headers['HX-Fhnb-Preview'] = key();
   });
 
+  // ---- refresh by morphing ----
+  // A cell changed a route or data: the page is fetched again and the live document morphed into it, so what the user typed,
+  // ticked, opened, focused and scrolled stays, and unchanged scripts and styles are not loaded again. A page whose <head> or
+  // scripts changed cannot be morphed faithfully (new scripts would not run): the widget is told to reload it in full.
+  const IDIOMORPH = '/_fhnb/static/vendor/idiomorph@0.7.3/dist/idiomorph-ext.min.js';   // fhnb's vendored copy (manifest.json)
+  let morpher = null, bodyScripts = '', refreshing = Promise.resolve();
+  const addressed = location.protocol.startsWith('http');   // a srcdoc page (fhnb's kernel route) is reloaded instead
+  /** Idiomorph, evaluated with a stand-in `htmx` for its extension's registration (the page's htmx may be 4, or absent). */
+  const idiomorph = () => (morpher ??= fetch(prefix + IDIOMORPH).then((r) => r.text())
+    .then((js) => new Function('htmx', `${js}\nreturn Idiomorph;`)({ defineExtension() {} }))
+    .catch((e) => { morpher = null; throw e; }));
+
+  /** Whether the user changed form control `el` from what the page set: typed, ticked or picked. */
+  const touched = (el) => el.tagName === 'OPTION' ? el.selected !== el.defaultSelected
+    : (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA') && (el.value !== el.defaultValue || el.checked !== el.defaultChecked);
+  /** What the user did wins over the new page: a touched control keeps its state, a <details> or <dialog> stays open or shut. */
+  const userOwns = (attr, el) => (['value', 'checked', 'selected'].includes(attr) && touched(el))
+    || (attr === 'open' && (el.tagName === 'DETAILS' || el.tagName === 'DIALOG'));
+  const MORPH = { morphStyle: 'outerHTML', ignoreActiveValue: true, restoreFocus: true,
+                  callbacks: { beforeAttributeUpdated: (attr, el) => !userOwns(attr, el) } };
+
+  /** What a fetched page must share with the live one to be morphed into it: `doc`'s <head> scripts, styles, links and meta (not its title, nor fhnb's script). */
+  function headSignature(doc) {
+    const attrs = (e) => [...e.attributes].map((a) => `${a.name}=${['src', 'href'].includes(a.name) ? fix(a.value) : a.value}`);
+    return JSON.stringify([...doc.head.children].filter((e) => e.tagName !== 'TITLE' && !e.hasAttribute('data-fhnb'))
+      .map((e) => [e.tagName, ...attrs(e), ['SCRIPT', 'STYLE'].includes(e.tagName) ? e.textContent : '']));
+  }
+  /** The scripts in `root` (a morph does not run new ones). @param {Element} root */
+  const scriptSignature = (root) => JSON.stringify([...root.querySelectorAll('script')].map((e) => [fix(e.getAttribute('src') || ''), e.textContent]));
+
+  /** Morph the live page into `html`, the page the server answers now: {how: 'morph'} or {how: 'reload', why}. */
+  async function morphInto(html) {
+    const doc = new DOMParser().parseFromString(html, 'text/html');
+    if (headSignature(doc) !== servedHead) return { how: 'reload', why: "the page's <head> changed (scripts, styles, links or meta)" };
+    if (scriptSignature(doc.body) !== bodyScripts) return { how: 'reload', why: "the page's scripts changed" };
+    fixAttrs(doc);
+    (await idiomorph()).morph(document.body, doc.body, MORPH);
+    if (document.title !== doc.title) document.title = doc.title;
+    if (window.htmx && htmx.process) htmx.process(document.body);   // htmx 2 and 4: wire what the morph added or changed
+    return { how: 'morph' };
+  }
+
+  /** Fetch this page again and morph into it; what happened, for the widget (which reloads in full if asked to). */
+  async function refresh() {
+    if (!addressed) return { how: 'reload', why: 'the page has no address to fetch again (a srcdoc page)' };
+    const t0 = performance.now();
+    try {
+      const r = await fetch(location.href, { cache: 'no-store', headers: window.name ? { 'HX-Fhnb-Preview': key() } : {} });
+      if (r.redirected || !r.ok) return { how: 'reload', why: r.ok ? 'the page now redirects' : `the page answered ${r.status}` };
+      return { ...(await morphInto(await r.text())), ms: Math.round(performance.now() - t0) };
+    } catch (e) { return { how: 'reload', why: `the morph failed (${e && e.message || e})` }; }
+  }
+
   let lastH = 0;
   const height = () => {
     const b = document.body;
@@ -78,7 +134,8 @@
   if ('scrollRestoration' in history) history.scrollRestoration = 'manual';
   let wantY = null;
   window.addEventListener('message', (e) => {
-    if (e.source !== window.parent || !e.data || e.data.fhnb !== 'scroll') return;
+    if (e.source !== window.parent || !e.data || !['scroll', 'refresh'].includes(e.data.fhnb)) return;
+    if (e.data.fhnb === 'refresh') { refreshing = refreshing.then(refresh).then((r) => post({ fhnb: 'refreshed', ...r })); return; }
     wantY = e.data.y || 0;
     window.scrollTo(0, wantY);
     if (document.readyState === 'complete') wantY = null;
@@ -86,12 +143,13 @@
   window.addEventListener('load', () => { if (wantY !== null) { window.scrollTo(0, wantY); wantY = null; } });
 
   const start = () => {
+    bodyScripts = scriptSignature(document.body);
     fixAttrs(document);
     sendLoc(true); sendHeight();
     new ResizeObserver(sendHeight).observe(document.body);
   };
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start); else start();
-  window.addEventListener('load', sendHeight);
+  window.addEventListener('load', () => { sendHeight(); if (addressed) setTimeout(() => idiomorph().catch(() => {}), 0); });   // ready for the first refresh
   // The server's log has no response bodies: tell the widget what came back, for its request inspector and error bar.
   const report = (method, url, status, text) => {
     let p = new URL(url || '', document.baseURI).pathname;
