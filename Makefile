@@ -1,11 +1,11 @@
-# `make lab`: the main job. `make test`: everything CI runs.
+# `make lab`: the main job. `make test`: everything CI runs. `make outputs`: run the notebooks and keep their outputs.
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8888
 
-.PHONY: lab test export readme check-export vendor bench clean
+.PHONY: lab test export readme check-export outputs vendor bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -19,6 +19,9 @@ lab: $(STAMP)
 export: $(STAMP)
 	$(BIN)/nbdev-export
 
+outputs: $(STAMP)
+	$(BIN)/python scripts/outputs.py save
+
 readme: $(STAMP)
 	$(BIN)/python .ci/readme.py
 
@@ -28,7 +31,7 @@ check-export: $(STAMP)
 
 test: check-export
 	$(BIN)/python -m pytest -q
-	$(BIN)/nbdev-test --n-workers 2
+	$(BIN)/python scripts/outputs.py check
 
 # Check the vendored front-end assets against npm and repository snapshots (SNAPSHOTS=DIR of OWNER+NAME/repo git dirs; not run by CI).
 # `make vendor SNAPSHOTS=DIR ARGS=--update` rebuilds fhnb/static/vendor from the installed python-fasthtml.
