@@ -15,7 +15,7 @@ with tempfile.TemporaryDirectory() as tmp:
         rel = new.relative_to(copy)
         old = root/rel
         if old.exists() and filecmp.cmp(old, new, shallow=False): continue
-        m = re.search(r'File to edit: \.\./(\S+?)\.?$', new.read_text().splitlines()[0]) if new.stat().st_size else None
+        m = re.search(r'File to edit: \.\./(\S+?)\.?$', new.read_text(), re.M)   # after the module's docstring, if it has one
         src = m.group(1) if m else 'its notebook'
         bad.append(f'{rel} does not match {src}: edit the notebook {src}, not the generated module, then run nbdev-export')
     for old in sorted((root/'fhnb').rglob('*.py')):
