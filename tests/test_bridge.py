@@ -1,6 +1,6 @@
 """The kernel route: previews whose browser reaches neither the kernel's port nor jupyter-server-proxy carry the page's
-requests over the widget's comm. JupyterLab in Chromium, a real kernel and server; every browser request to the kernel's
-port and to /proxy/ is aborted."""
+requests over the widget's comm. JupyterLab (and Notebook 7 for the todo flow) in Chromium, a real kernel and server;
+every browser request to the kernel's port and to /proxy/ is aborted."""
 import json, re, time
 from pathlib import Path
 import pytest
@@ -53,9 +53,10 @@ def add(todo, title:str):
 
 @pytest.mark.browser
 @pytest.mark.parametrize('version', ['2', '4'])
-def test_todo_flow_over_the_kernel(lab, page, version):
-    "No port, no proxy: the page, an Add swap, a delete, refresh on a data change and a route change, a component's preview."
-    todo, aborted = start(lab, page, version == '4')
+def test_todo_flow_over_the_kernel(jupyter, page, version):
+    "No port, no proxy, in JupyterLab and Notebook 7: the page, an Add swap, a delete, refresh on a data and a route change, a component's preview."
+    todo, aborted = start(jupyter, page, version == '4')
+    assert page.evaluate('window.jupyterapp.name') == jupyter.name
     pv = page.locator('.fhnb-preview').nth(0)
     assert pv.get_attribute('data-route') == 'kernel'
     assert pv.locator('.fhnb-route').inner_text() == 'kernel'   # the toolbar says so
