@@ -1,5 +1,5 @@
 import os, pytest
-from harness import Kernel, JupyterLab, CHROMIUM, CHROMIUM_ARGS, chromium_missing_reason
+from harness import Kernel, JupyterLab, Notebook7, CHROMIUM, CHROMIUM_ARGS, chromium_missing_reason
 
 @pytest.fixture
 def kernel(tmp_path):
@@ -27,6 +27,13 @@ def lab(tmp_path):
     l = JupyterLab(tmp_path)
     yield l
     l.stop()
+
+@pytest.fixture(params=[JupyterLab, Notebook7], ids=['lab', 'notebook7'])
+def jupyter(request, tmp_path):
+    "JupyterLab, then Notebook 7, rooted in a temp folder: a test that takes it runs in both; stopped after."
+    j = request.param(tmp_path)
+    yield j
+    j.stop()
 
 @pytest.fixture
 def page(chromium):

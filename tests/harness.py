@@ -78,12 +78,14 @@ def write_notebook(path:Path, *sources:str):
 
 class JupyterLab:
     "A real JupyterLab on a free loopback port, rooted in `root`, with `window.jupyterapp` exposed."
+    # `jupyter COMMAND`, its traitlets class, where a notebook opens, `window.jupyterapp.name`
+    command, app_class, tree, name = 'lab', 'LabApp', 'lab/tree', 'JupyterLab'
     def __init__(self, root:Path, extra_args:tuple=()):
         self.root, self.port, self.token = Path(root), free_port(), uuid.uuid4().hex
         self.base = f'http://127.0.0.1:{self.port}'
-        args = [sys.executable, '-m', 'jupyter', 'lab', '--no-browser', f'--port={self.port}', '--ip=127.0.0.1',
+        args = [sys.executable, '-m', 'jupyter', self.command, '--no-browser', f'--port={self.port}', '--ip=127.0.0.1',
                 f'--ServerApp.root_dir={self.root}', f'--IdentityProvider.token={self.token}',
-                '--LabApp.expose_app_in_browser=True', '--ServerApp.open_browser=False',
+                f'--{self.app_class}.expose_app_in_browser=True', '--ServerApp.open_browser=False',
                 '--LabApp.news_url=None', '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate', *extra_args]
         if os.geteuid() == 0: args.append('--allow-root')
         # Own settings and workspaces: no news prompt over the page, nothing from the user's JupyterLab.
@@ -96,13 +98,17 @@ class JupyterLab:
         self.proc = subprocess.Popen(args, cwd=self.root, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         wait_http(f'{self.base}/api/status?token={self.token}', proc=self.proc)
 
-    def url(self, path:str) -> str: return f'{self.base}/lab/tree/{path}?token={self.token}'
+    def url(self, path:str) -> str: return f'{self.base}/{self.tree}/{path}?token={self.token}'
 
     def stop(self):
         self.proc.terminate()
         try: self.proc.wait(10)
         except subprocess.TimeoutExpired: self.proc.kill(); self.proc.wait()
         self.log.close()
+
+class Notebook7(JupyterLab):
+    "A real Notebook 7 (`jupyter notebook`): JupyterLab's notebook and widget code in its own one-document shell."
+    command, app_class, tree, name = 'notebook', 'JupyterNotebookApp', 'notebooks', 'Jupyter Notebook'
 
 def open_notebook(page, lab:JupyterLab, name:str, timeout:float=60_000):
     "Open notebook `name` in `page` and wait until its kernel is idle."

@@ -1,6 +1,6 @@
 """The kernel route: previews whose browser reaches neither the kernel's port nor jupyter-server-proxy carry the page's
-requests over the widget's comm. JupyterLab in Chromium, a real kernel and server; every browser request to the kernel's
-port and to /proxy/ is aborted."""
+requests over the widget's comm. JupyterLab and Notebook 7 in Chromium (fixture `jupyter`: a test taking it runs in both), a real
+kernel and server; every browser request to the kernel's port and to /proxy/ is aborted."""
 import json, re, time
 from pathlib import Path
 import pytest
@@ -53,9 +53,10 @@ def add(todo, title:str):
 
 @pytest.mark.browser
 @pytest.mark.parametrize('version', ['2', '4'])
-def test_todo_flow_over_the_kernel(lab, page, version):
-    "No port, no proxy: the page, an Add swap, a delete, refresh on a data change and a route change, a component's preview."
-    todo, aborted = start(lab, page, version == '4')
+def test_todo_flow_over_the_kernel(jupyter, page, version):
+    "No port, no proxy, in JupyterLab and Notebook 7: the page, an Add swap, a delete, refresh on a data and a route change, a component's preview."
+    todo, aborted = start(jupyter, page, version == '4')
+    assert page.evaluate('window.jupyterapp.name') == jupyter.name
     pv = page.locator('.fhnb-preview').nth(0)
     assert pv.get_attribute('data-route') == 'kernel'
     assert pv.locator('.fhnb-route').inner_text() == 'kernel'   # the toolbar says so
@@ -90,9 +91,9 @@ def test_todo_flow_over_the_kernel(lab, page, version):
     assert not [u for u in aborted if re.search(r'/(add|del/\d+|ping)$', u)], aborted   # no HTMX request even tried the port
 
 @pytest.mark.browser
-def test_links_forms_and_redirects_over_the_kernel(lab, page):
+def test_links_forms_and_redirects_over_the_kernel(jupyter, page):
     "A plain link loads its page; a plain form posts, its redirect is followed, the page lands on `/` with the new row."
-    todo, _ = start(lab, page)
+    todo, _ = start(jupyter, page)
     pv = page.locator('.fhnb-preview').nth(0)
     todo.click('a:has-text("About")')
     todo.wait_for_selector('h1:has-text("About")', timeout=10_000)
@@ -112,9 +113,9 @@ def test_links_forms_and_redirects_over_the_kernel(lab, page):
 
 @pytest.mark.browser
 @pytest.mark.parametrize('socket', ["new WebSocket('ws://' + location.host + '/chat')", "new EventSource('/ticks')"])
-def test_sockets_say_they_need_another_route(lab, page, socket):
+def test_sockets_say_they_need_another_route(jupyter, page, socket):
     "A page that opens a WebSocket or an EventSource says, in one line above it, that these need the direct or the proxy route."
-    start(lab, page)
+    start(jupyter, page)
     run_cell(page, f"@rt('/live')\ndef get(): return Titled('Live', Script({socket!r}))\n\npreview('/live')")
     frame(page, 1).wait_for_selector('h1:has-text("Live")', timeout=20_000)
     note = page.locator('.fhnb-preview').nth(1).locator('.fhnb-note').first
@@ -127,10 +128,10 @@ PNG = bytes.fromhex('89504e470d0a1a0a0000000d4948445200000001000000010806000000'
                     '1f15c4890000000d49444154789c6360f8cfc0f01f0005000201e5273de70000000049454e44ae426082')   # 1x1 pixel
 
 @pytest.mark.browser
-def test_images_in_the_page_and_in_swaps(lab, page):
+def test_images_in_the_page_and_in_swaps(jupyter, page):
     "The app's own static image shows in the page, and in a fragment a swap adds later."
-    (lab.root/'dot.png').write_bytes(PNG)   # fast_app serves the notebook's folder's static files
-    start(lab, page)
+    (jupyter.root/'dot.png').write_bytes(PNG)   # fast_app serves the notebook's folder's static files
+    start(jupyter, page)
     run_cell(page, "@rt('/pic')\ndef get(): return Img(src='/dot.png', id='later')\n\n"
                    "Div(Img(src='/dot.png', id='first'), Button('Show', hx_get='/pic', hx_swap='outerHTML'))")
     f = frame(page, 1)
@@ -140,9 +141,9 @@ def test_images_in_the_page_and_in_swaps(lab, page):
     assert f.evaluate("document.querySelector('#later').src").startswith('blob:')
 
 @pytest.mark.browser
-def test_kernel_restart_says_to_run_the_cell_again(lab, page):
+def test_kernel_restart_says_to_run_the_cell_again(jupyter, page):
     "After a restart the old widget's connection is gone: the preview says to run its cell again, and that brings the page back."
-    start(lab, page)
+    start(jupyter, page)
     page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart()")
     down = page.locator('.fhnb-preview').first.locator('.fhnb-down')
     down.wait_for(state='visible', timeout=30_000)
@@ -174,9 +175,9 @@ def add_while_a_cell_runs(page, todo, seconds:float) -> tuple[float, float]:
     return (t1 - t0) / 1000, (end - t1) / 1000
 
 @pytest.mark.browser
-def test_busy_kernel_answers_on_a_subshell(lab, page):
-    "JupyterLab's default with ipykernel 7: widget messages go to a subshell, so a swap lands while a cell still runs."
-    todo, _ = start(lab, page)
+def test_busy_kernel_answers_on_a_subshell(jupyter, page):
+    "JupyterLab's and Notebook 7's default with ipykernel 7: widget messages go to a subshell, so a swap lands while a cell still runs."
+    todo, _ = start(jupyter, page)
     took, left = add_while_a_cell_runs(page, todo, 4)
     print(f'subshell: the swap took {took*1000:.0f} ms while a cell ran; the cell ran {left:.2f} s more')
     assert took < 1.5 and left > 1, (took, left)
@@ -184,6 +185,7 @@ def test_busy_kernel_answers_on_a_subshell(lab, page):
 @pytest.mark.browser
 def test_busy_kernel_without_subshells_says_so(lab, page):
     "Widget messages on the main shell wait for the running cell: the preview says so after 300 ms, and the swap lands after the cell."
+    # JupyterLab only: Notebook 7.6 leaves out the plugin that applies `commsOverSubshells`, so there comms always use a subshell
     comms_over_subshells(lab, 'disabled')
     todo, _ = start(lab, page)
     pv = page.locator('.fhnb-preview').nth(0)
