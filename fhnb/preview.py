@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl, urlsplit
 from collections import OrderedDict, deque
 from importlib.resources import files
 import anywidget, apsw, nh3, traitlets
+from fastcore.basics import patch
 from fastcore.xml import FT, to_xml
 from fasthtml.core import def_hdrs, flat_xt
 from fasthtml.components import Html, Head, Body, Title
@@ -19,13 +20,13 @@ from .kernel import current_cell, user_ns
 from .lint import lint as lint_page
 from .bridge import serve_message
 
+_static = files('fhnb')/'static'   # the front end's files: preview.js, preview.css, frame.js
+
 # %% auto #0
 __all__ = ['COMPONENT_PATH', 'components', 'SNAPSHOT_NOTE', 'Preview', 'frame_script', 'component_page', 'Components',
            'live_previews', 'test_cell', 'inert', 'preview', 'app_state', 'refresh']
 
-# %% ../nbs/03_preview.ipynb #dea5c1e1
-_static = files('fhnb')/'static'
-
+# %% ../nbs/03_preview.ipynb #abd5aabb
 class Preview(anywidget.AnyWidget):
     "An inline live view of a page of the kernel's server: iframe, address bar, reload, viewport, request inspector."
     _esm = _static/'preview.js'
@@ -46,14 +47,6 @@ class Preview(anywidget.AnyWidget):
     failure = traitlets.Dict().tag(sync=True)                    # the last page load that failed: `error`, `where`, `traceback`, `path` (empty: none)
     lint = traitlets.List().tag(sync=True)                       # the page's htmx mistakes (`fhnb.lint`), one line each
 
-    def __init__(self, **kw):
-        super().__init__(**{**kw, 'key': kw.get('key') or uuid.uuid4().hex[:12]})   # in the comm's first message: no update to wait for
-        self._log = deque(maxlen=100)
-        self.on_msg(lambda _, msg, buffers: _answer(self, msg))   # the front end's questions ('copy as test', below)
-        self.on_msg(lambda _, msg, buffers: serve_message(self, msg, buffers))   # its page's requests on the kernel route (`fhnb.bridge`)
-
-    def __repr__(self): return f'Preview({self.path!r} on {self.url})'
-
     @traitlets.observe('at')
     def _follow(self, change):
         "The user went to another page in the preview: its snapshot and lint follow (on a thread, below)."
@@ -64,12 +57,26 @@ class Preview(anywidget.AnyWidget):
         "Opening the inspector sends the requests logged so far."
         if change['new']: self.requests = list(self._log)
 
-    def _repr_mimebundle_(self, **kw):
-        data = super()._repr_mimebundle_(**kw)
-        data, md = data if isinstance(data, tuple) else (data, {})
-        data['text/plain'] = repr(self)
-        if self.snapshot: data['text/html'] = self.snapshot
-        return data, md
+# %% ../nbs/03_preview.ipynb #dad2a433
+@patch
+def __init__(self:Preview, **kw):
+    super(Preview, self).__init__(**{**kw, 'key': kw.get('key') or uuid.uuid4().hex[:12]})   # in the comm's first message: no update to wait for
+    self._log = deque(maxlen=100)
+    self.on_msg(lambda _, msg, buffers: _answer(self, msg))   # the front end's questions ('copy as test', below)
+    self.on_msg(lambda _, msg, buffers: serve_message(self, msg, buffers))   # its page's requests on the kernel route (`fhnb.bridge`)
+
+@patch
+def __repr__(self:Preview): return f'Preview({self.path!r} on {self.url})'
+
+# %% ../nbs/03_preview.ipynb #ab99ee82
+@patch
+def _repr_mimebundle_(self:Preview, **kw):
+    "The widget, with its snapshot as `text/html` for where widgets do not run"
+    data = super(Preview, self)._repr_mimebundle_(**kw)
+    data, md = data if isinstance(data, tuple) else (data, {})
+    data['text/plain'] = repr(self)
+    if self.snapshot: data['text/html'] = self.snapshot
+    return data, md
 
 # %% ../nbs/03_preview.ipynb #b0927b93
 @functools.cache
