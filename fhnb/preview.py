@@ -12,9 +12,9 @@ from fastcore.xml import FT, to_xml
 from fasthtml.core import def_hdrs, flat_xt
 from fasthtml.components import Html, Head, Body, Title
 from starlette.responses import HTMLResponse
-from starlette.routing import Route
+from starlette.routing import Route, request_response
 from .settings import load_settings
-from .assets import STATIC_PATH, localize
+from .assets import STATIC_PATH
 from .server import NbServer, serve_nb, current_server
 from .kernel import current_cell, user_ns
 from .lint import lint as lint_page
@@ -125,12 +125,15 @@ class Components:
 components = Components()   # the kernel's previewed components
 
 # %% ../nbs/03_preview.ipynb #fa5253fa
-async def _component_route(req):
+async def _component_page(req):
+    "The component under the route's key, as a page of the app served on the port it was previewed on."
     srv, ft = current_server(), components.get(req.path_params['key'])
     if ft is None: return HTMLResponse('<p>fhnb: this preview has expired; run its cell again.</p>', status_code=404)
-    page = component_page(ft, srv.apps.get(req.scope['server'][1], srv.app))   # the app of the port it was previewed on
-    if srv.offline: page = localize(page, req.scope)
-    return HTMLResponse(srv._inject_head(page))
+    return HTMLResponse(component_page(ft, srv.apps.get(req.scope['server'][1], srv.app)))
+
+def _component_route(srv:NbServer) -> Route:
+    "`srv`'s route for components: their pages pass through the rewrites `srv` gives the app's pages."
+    return Route(COMPONENT_PATH, srv._with_rewrites(request_response(_component_page)))
 
 # %% ../nbs/03_preview.ipynb #a5f4f31a
 _live = weakref.WeakSet()     # previews that may be on screen
@@ -296,7 +299,7 @@ def _attach(srv:NbServer):
     "Make `srv` serve what previews need: `frame.js` in its pages, the components' route, the inspector's listener (idempotent)."
     srv.head_snippets[:] = [s for s in srv.head_snippets if 'data-fhnb="frame"' not in s] + [frame_script()]
     if not any(getattr(r, 'path', None) == COMPONENT_PATH for r in srv.internal.routes):
-        srv.internal.routes.append(Route(COMPONENT_PATH, _component_route))
+        srv.internal.routes.append(_component_route(srv))
     if _record not in srv.listeners: srv.listeners.append(_record)
 
 def _serving(app=None) -> NbServer:
