@@ -39,7 +39,7 @@ class Preview(anywidget.AnyWidget):
     proxy = traitlets.Enum(('auto', 'direct', 'jupyter-server-proxy', 'kernel'), 'auto').tag(sync=True)  # how the browser reaches the server
     bump = traitlets.Int(0).tag(sync=True)                       # each increase reloads the page in place
     key = traitlets.Unicode('').tag(sync=True)                   # names the iframe; its HTMX requests carry it
-    at = traitlets.Unicode('').tag(sync=True)                    # where the page is now (set by the front end)
+    location = traitlets.Unicode('').tag(sync=True)              # the page it shows now, maybe not `path` after a link (set by the front end)
     inspector = traitlets.Bool(False).tag(sync=True)             # the request pane is open
     requests = traitlets.List().tag(sync=True)                   # this preview's requests, oldest first (synced while open)
     count = traitlets.Int(0).tag(sync=True)                      # how many requests it made
@@ -47,7 +47,7 @@ class Preview(anywidget.AnyWidget):
     failure = traitlets.Dict().tag(sync=True)                    # the last page load that failed: `error`, `where`, `traceback`, `path` (empty: none)
     lint = traitlets.List().tag(sync=True)                       # the page's htmx mistakes (`fhnb.lint`), one line each
 
-    @traitlets.observe('at')
+    @traitlets.observe('location')
     def _follow(self, change):
         "The user went to another page in the preview: its snapshot and lint follow (on a thread, below)."
         if change['new'] != (change['old'] or self.path): _retake_later([self])
@@ -155,7 +155,7 @@ def _belongs(p:Preview, e:dict) -> bool:
     if key: return key == p.key
     if e.get('method') != 'GET' or (e.get('hx') or {}).get('hx-request') or e.get('path', '').startswith(STATIC_PATH): return False
     full = e.get('path', '') + ('?' + e['query'] if e.get('query') else '')
-    return full in (p.at or p.path, p.path)
+    return full in (p.location or p.path, p.path)
 
 # %% ../nbs/03_preview.ipynb #1dc02992
 _fields = 'time method path query status ms hx form error response traceback note'.split()
@@ -417,7 +417,7 @@ def _retake_snapshots(previews:list):
     srv = current_server()
     for p in previews:
         if srv is not None and srv.running and not p.path.startswith(COMPONENT_PATH.split('{')[0]): 
-            for k, v in _look(srv, p.at or p.path, p.port).items(): setattr(p, k, v)
+            for k, v in _look(srv, p.location or p.path, p.port).items(): setattr(p, k, v)
 
 def _retake_later(previews:list):
     "`_retake_snapshots` on a thread: the cell, or the front end's message, does not wait for the pages."
