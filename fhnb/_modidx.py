@@ -217,6 +217,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'fhnb.preview._changes': ('preview.html#_changes', 'fhnb/preview.py'),
                               'fhnb.preview._check_path': ('preview.html#_check_path', 'fhnb/preview.py'),
                               'fhnb.preview._checks': ('preview.html#_checks', 'fhnb/preview.py'),
+                              'fhnb.preview._component_page': ('preview.html#_component_page', 'fhnb/preview.py'),
                               'fhnb.preview._component_route': ('preview.html#_component_route', 'fhnb/preview.py'),
                               'fhnb.preview._connections': ('preview.html#_connections', 'fhnb/preview.py'),
                               'fhnb.preview._failure': ('preview.html#_failure', 'fhnb/preview.py'),

@@ -7,25 +7,26 @@ from urllib.parse import parse_qsl, urlsplit
 from collections import OrderedDict, deque
 from importlib.resources import files
 import anywidget, apsw, nh3, traitlets
+from fastcore.basics import patch
 from fastcore.xml import FT, to_xml
 from fasthtml.core import def_hdrs, flat_xt
 from fasthtml.components import Html, Head, Body, Title
 from starlette.responses import HTMLResponse
-from starlette.routing import Route
+from starlette.routing import Route, request_response
 from .settings import load_settings
-from .assets import STATIC_PATH, localize
+from .assets import STATIC_PATH
 from .server import NbServer, serve_nb, current_server
 from .kernel import current_cell, user_ns
 from .lint import lint as lint_page
 from .bridge import serve_message
 
+_static = files('fhnb')/'static'   # the front end's files: preview.js, preview.css, frame.js
+
 # %% auto #0
 __all__ = ['COMPONENT_PATH', 'components', 'SNAPSHOT_NOTE', 'Preview', 'frame_script', 'component_page', 'Components',
            'live_previews', 'test_cell', 'inert', 'preview', 'app_state', 'refresh']
 
-# %% ../nbs/03_preview.ipynb #dea5c1e1
-_static = files('fhnb')/'static'
-
+# %% ../nbs/03_preview.ipynb #abd5aabb
 class Preview(anywidget.AnyWidget):
     "An inline live view of a page of the kernel's server: iframe, address bar, reload, viewport, request inspector."
     _esm = _static/'preview.js'
@@ -38,7 +39,7 @@ class Preview(anywidget.AnyWidget):
     proxy = traitlets.Enum(('auto', 'direct', 'jupyter-server-proxy', 'kernel'), 'auto').tag(sync=True)  # how the browser reaches the server
     bump = traitlets.Int(0).tag(sync=True)                       # each increase reloads the page in place
     key = traitlets.Unicode('').tag(sync=True)                   # names the iframe; its HTMX requests carry it
-    at = traitlets.Unicode('').tag(sync=True)                    # where the page is now (set by the front end)
+    location = traitlets.Unicode('').tag(sync=True)              # the page it shows now, maybe not `path` after a link (set by the front end)
     inspector = traitlets.Bool(False).tag(sync=True)             # the request pane is open
     requests = traitlets.List().tag(sync=True)                   # this preview's requests, oldest first (synced while open)
     count = traitlets.Int(0).tag(sync=True)                      # how many requests it made
@@ -46,15 +47,7 @@ class Preview(anywidget.AnyWidget):
     failure = traitlets.Dict().tag(sync=True)                    # the last page load that failed: `error`, `where`, `traceback`, `path` (empty: none)
     lint = traitlets.List().tag(sync=True)                       # the page's htmx mistakes (`fhnb.lint`), one line each
 
-    def __init__(self, **kw):
-        super().__init__(**{**kw, 'key': kw.get('key') or uuid.uuid4().hex[:12]})   # in the comm's first message: no update to wait for
-        self._log = deque(maxlen=100)
-        self.on_msg(lambda _, msg, buffers: _answer(self, msg))   # the front end's questions ('copy as test', below)
-        self.on_msg(lambda _, msg, buffers: serve_message(self, msg, buffers))   # its page's requests on the kernel route (`fhnb.bridge`)
-
-    def __repr__(self): return f'Preview({self.path!r} on {self.url})'
-
-    @traitlets.observe('at')
+    @traitlets.observe('location')
     def _follow(self, change):
         "The user went to another page in the preview: its snapshot and lint follow (on a thread, below)."
         if change['new'] != (change['old'] or self.path): _retake_later([self])
@@ -64,12 +57,26 @@ class Preview(anywidget.AnyWidget):
         "Opening the inspector sends the requests logged so far."
         if change['new']: self.requests = list(self._log)
 
-    def _repr_mimebundle_(self, **kw):
-        data = super()._repr_mimebundle_(**kw)
-        data, md = data if isinstance(data, tuple) else (data, {})
-        data['text/plain'] = repr(self)
-        if self.snapshot: data['text/html'] = self.snapshot
-        return data, md
+# %% ../nbs/03_preview.ipynb #dad2a433
+@patch
+def __init__(self:Preview, **kw):
+    super(Preview, self).__init__(**{**kw, 'key': kw.get('key') or uuid.uuid4().hex[:12]})   # in the comm's first message: no update to wait for
+    self._log = deque(maxlen=100)
+    self.on_msg(lambda _, msg, buffers: _answer(self, msg))   # the front end's questions ('copy as test', below)
+    self.on_msg(lambda _, msg, buffers: serve_message(self, msg, buffers))   # its page's requests on the kernel route (`fhnb.bridge`)
+
+@patch
+def __repr__(self:Preview): return f'Preview({self.path!r} on {self.url})'
+
+# %% ../nbs/03_preview.ipynb #ab99ee82
+@patch
+def _repr_mimebundle_(self:Preview, **kw):
+    "The widget, with its snapshot as `text/html` for where widgets do not run"
+    data = super(Preview, self)._repr_mimebundle_(**kw)
+    data, md = data if isinstance(data, tuple) else (data, {})
+    data['text/plain'] = repr(self)
+    if self.snapshot: data['text/html'] = self.snapshot
+    return data, md
 
 # %% ../nbs/03_preview.ipynb #b0927b93
 @functools.cache
@@ -118,12 +125,15 @@ class Components:
 components = Components()   # the kernel's previewed components
 
 # %% ../nbs/03_preview.ipynb #fa5253fa
-async def _component_route(req):
+async def _component_page(req):
+    "The component under the route's key, as a page of the app served on the port it was previewed on."
     srv, ft = current_server(), components.get(req.path_params['key'])
     if ft is None: return HTMLResponse('<p>fhnb: this preview has expired; run its cell again.</p>', status_code=404)
-    page = component_page(ft, srv.apps.get(req.scope['server'][1], srv.app))   # the app of the port it was previewed on
-    if srv.offline: page = localize(page, req.scope)
-    return HTMLResponse(srv._inject_head(page))
+    return HTMLResponse(component_page(ft, srv.apps.get(req.scope['server'][1], srv.app)))
+
+def _component_route(srv:NbServer) -> Route:
+    "`srv`'s route for components: their pages pass through the rewrites `srv` gives the app's pages."
+    return Route(COMPONENT_PATH, srv._with_rewrites(request_response(_component_page)))
 
 # %% ../nbs/03_preview.ipynb #a5f4f31a
 _live = weakref.WeakSet()     # previews that may be on screen
@@ -145,7 +155,7 @@ def _belongs(p:Preview, e:dict) -> bool:
     if key: return key == p.key
     if e.get('method') != 'GET' or (e.get('hx') or {}).get('hx-request') or e.get('path', '').startswith(STATIC_PATH): return False
     full = e.get('path', '') + ('?' + e['query'] if e.get('query') else '')
-    return full in (p.at or p.path, p.path)
+    return full in (p.location or p.path, p.path)
 
 # %% ../nbs/03_preview.ipynb #1dc02992
 _fields = 'time method path query status ms hx form error response traceback note'.split()
@@ -289,7 +299,7 @@ def _attach(srv:NbServer):
     "Make `srv` serve what previews need: `frame.js` in its pages, the components' route, the inspector's listener (idempotent)."
     srv.head_snippets[:] = [s for s in srv.head_snippets if 'data-fhnb="frame"' not in s] + [frame_script()]
     if not any(getattr(r, 'path', None) == COMPONENT_PATH for r in srv.internal.routes):
-        srv.internal.routes.append(Route(COMPONENT_PATH, _component_route))
+        srv.internal.routes.append(_component_route(srv))
     if _record not in srv.listeners: srv.listeners.append(_record)
 
 def _serving(app=None) -> NbServer:
@@ -407,7 +417,7 @@ def _retake_snapshots(previews:list):
     srv = current_server()
     for p in previews:
         if srv is not None and srv.running and not p.path.startswith(COMPONENT_PATH.split('{')[0]): 
-            for k, v in _look(srv, p.at or p.path, p.port).items(): setattr(p, k, v)
+            for k, v in _look(srv, p.location or p.path, p.port).items(): setattr(p, k, v)
 
 def _retake_later(previews:list):
     "`_retake_snapshots` on a thread: the cell, or the front end's message, does not wait for the pages."

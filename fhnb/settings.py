@@ -11,7 +11,7 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['SettingsError', 'Settings', 'find_settings', 'load_settings']
 
-# %% ../nbs/00_settings.ipynb #0cfc85dc
+# %% ../nbs/00_settings.ipynb #e3b50f74
 class SettingsError(ValueError):
     "A bad value in `settings.ini` `[fhnb]` or in a `FHNB_<KEY>` environment variable."
 
@@ -34,6 +34,7 @@ def _offline(v:str) -> bool:
     if v.lower() not in _truths: raise ValueError('true or false')
     return _truths[v.lower()]
 
+# %% ../nbs/00_settings.ipynb #9e079524
 def _preview_height(v:str) -> str|int:
     if v == 'auto': return v
     if not v.isdigit() or int(v) == 0: raise ValueError('auto, or a height in pixels such as 400')

@@ -168,75 +168,75 @@ COUNT_LISTENERS = '''if (window === window.top) { window.__fhnbMessageListeners 
   window.addEventListener = function (t, f, o) { if (t === 'message') window.__fhnbMessageListeners++; return add.call(this, t, f, o); };
   window.removeEventListener = function (t, f, o) { if (t === 'message') window.__fhnbMessageListeners--; return rm.call(this, t, f, o); }; }'''
 
+def show_todos(page, lab, port:int|None=None):
+    "The Todo notebook opened and run in JupyterLab: the frame of its page's preview, once the page shows."
+    open_notebook(page, lab, todo_project(lab.root, port))
+    run_all_cells(page)
+    todo = frame(page, 0)
+    todo.wait_for_selector('h1:has-text("Todos")')
+    return todo
+
+def add_todo(todo, title:str):
+    "Type `title` and press Add in the Todo page `todo`; wait for its row."
+    todo.fill('input[name=title]', title)
+    todo.click('button:has-text("Add")')
+    todo.wait_for_selector(f'#list li:has-text("{title}")')
+
 @pytest.mark.browser
-def test_todo_app_live_in_jupyterlab(lab, page):
-    urls = record_requests(page)
-    page.add_init_script(COUNT_LISTENERS)
+def test_a_styled_app_leaves_jupyterlab_looking_the_same(lab, page):
+    "Pico in the app's page stays in its iframe: JupyterLab's own fonts, colours and spacing are what they were."
     open_notebook(page, lab, todo_project(lab.root))
     before = page.evaluate(STYLE_PROBE)
     run_all_cells(page)
-
-    # 1. the preview shows the page
-    todo = frame(page, 0)
-    todo.wait_for_selector('h1:has-text("Todos")')
-    assert page.locator('.fhnb-preview').nth(0).get_attribute('data-route') == 'direct'
-
-    # JupyterLab's own UI looks the same with a Pico-styled app on the page
+    add_todo(frame(page, 0), 'Buy milk')
     assert page.evaluate(STYLE_PROBE) == before
-
-    # 2. type and press Add: an HTMX swap inside the cell's iframe, not a reload
-    todo.evaluate('window.__kept = 1')
-    todo.fill('input[name=title]', 'Buy milk')
-    todo.click('button:has-text("Add")')
-    todo.wait_for_selector('#list li:has-text("Buy milk")')
-    assert todo.evaluate('window.__kept') == 1
-    h0 = page.locator('.fhnb-preview iframe').nth(0).bounding_box()['height']
-
-    # 3. re-running the routes cell with a new `/` shows the new page; the preview cell is not touched
-    prompt = lambda i: page.locator('.jp-Notebook .jp-Cell').nth(i).locator('.jp-InputPrompt').inner_text()
-    p3 = prompt(3)
-    run_cell(page, ROUTES.replace("Titled('Todos'", "Titled('My todos'"), index=1)
-    todo.wait_for_selector('h1:has-text("My todos")', timeout=10_000)
-    assert todo.inner_text('#list').count('Buy milk') == 1
-    assert prompt(3) == p3
-
-    # 4. a row inserted from a cell appears
-    run_cell(page, "todos.insert(title='From a cell', done=False)")
-    todo.wait_for_selector('#list li:has-text("From a cell")', timeout=10_000)
-
-    # 5. the inspector lists the POST with status 200
     pv = page.locator('.fhnb-preview').nth(0)
     pv.locator('button[title="Requests of this preview"]').click()
-    post = pv.locator('.fhnb-req summary', has_text='POST /add')
-    post.first.wait_for(timeout=10_000)
-    assert ' 200 ' in post.first.inner_text()
-    post.first.click()   # open it: the form fields it sent, and the fragment that came back
-    opened = pv.locator('.fhnb-req[open]').first.inner_text()
-    assert 'title = Buy milk' in opened and '<li>Buy milk</li>' in opened
+    pv.locator('.fhnb-req summary', has_text='POST /add').first.click()
     page.evaluate("() => { window.jupyterapp.shell.collapseLeft(); }")
     page.locator('.jp-Notebook .jp-Cell').nth(3).evaluate("e => e.scrollIntoView({block: 'start'})")
     page.wait_for_timeout(300)
     screenshot(page, 'preview-todos')   # the README's picture
 
-    # the toolbar: phone width, and the address bar (Enter goes there, JupyterLab does not swallow it)
+@pytest.mark.browser
+def test_pages_swaps_and_components_request_nothing_off_the_machine(lab, page):
+    "The page, an HTMX swap, a component's request: every URL the browser asks for is on 127.0.0.1 (htmx and Pico are vendored)."
+    urls = record_requests(page)
+    add_todo(show_todos(page, lab), 'Buy milk')
+    card = frame(page, 1)
+    card.click('button:has-text("Ping")')
+    card.wait_for_selector('#pong:has-text("Pong!")')
+    assert urls and not off_machine(urls), off_machine(urls)
+
+@pytest.mark.browser
+def test_refresh_does_not_run_the_preview_cell_again(lab, page):
+    "A routes cell re-run and a row written from a cell refresh the preview in the browser: the preview cell's prompt number stays."
+    todo = show_todos(page, lab)
+    prompt = lambda: page.locator('.jp-Notebook .jp-Cell').nth(3).locator('.jp-InputPrompt').inner_text()
+    before = prompt()
+    run_cell(page, ROUTES.replace("Titled('Todos'", "Titled('My todos'"), index=1)
+    todo.wait_for_selector('h1:has-text("My todos")', timeout=10_000)
+    run_cell(page, "todos.insert(title='From a cell', done=False)")
+    todo.wait_for_selector('#list li:has-text("From a cell")', timeout=10_000)
+    assert prompt() == before
+
+@pytest.mark.browser
+def test_toolbar_sets_the_width_and_goes_to_a_typed_path(lab, page):
+    "The phone button makes the page 390 px wide; Enter in the address bar goes to its path (JupyterLab does not take the key)."
+    show_todos(page, lab)
+    pv, width = page.locator('.fhnb-preview').nth(0), "document.querySelector('.fhnb-preview iframe').getBoundingClientRect().width"
     pv.locator('button[data-viewport="phone"]').click()
-    page.wait_for_function("() => document.querySelector('.fhnb-preview iframe').getBoundingClientRect().width === 390")
+    page.wait_for_function(f"() => {width} === 390")
     pv.locator('button[data-viewport="full"]').click()
+    page.wait_for_function(f"() => {width} > 390")
     pv.locator('.fhnb-address').fill('/ping')
     pv.locator('.fhnb-address').press('Enter')
     frame(page, 0).wait_for_selector('#pong')
-    pv.locator('.fhnb-address').fill('/')
-    pv.locator('.fhnb-address').press('Enter')
-    todo = frame(page, 0)
-    todo.wait_for_selector('#list')
 
-    # 6. the auto-displayed FT's hx_get button works
-    card = frame(page, 1)
-    card.wait_for_selector('button:has-text("Ping")')
-    card.click('button:has-text("Ping")')
-    card.wait_for_selector('#pong:has-text("Pong!")')
-
-    # a handler that raises: the inspector shows its traceback, and the server lives on
+@pytest.mark.browser
+def test_inspector_shows_a_failing_handlers_traceback(lab, page):
+    "A POST whose handler raises: its entry in the inspector says 500 and opens on the Python traceback."
+    show_todos(page, lab)
     run_cell(page, "@rt('/boom')\ndef post(): return 1/0\n\nButton('Boom', hx_post='/boom', id='boom')")
     boom = page.locator('.fhnb-preview').nth(2)
     frame(page, 2).click('#boom')
@@ -249,33 +249,24 @@ def test_todo_app_live_in_jupyterlab(lab, page):
     tb.wait_for(timeout=5_000)
     assert 'Traceback' in tb.inner_text() and 'ZeroDivisionError' in tb.inner_text()
 
-    # re-running the preview cell leaves no listeners or live widgets behind
+@pytest.mark.browser
+def test_rerunning_a_preview_cell_leaves_no_listeners_or_widgets_behind(lab, page):
+    "Three re-runs of the preview cell: the page has as many message listeners as before, and the kernel two live previews."
+    page.add_init_script(COUNT_LISTENERS)
+    show_todos(page, lab)
     n_listeners = page.evaluate('window.__fhnbMessageListeners')
     for _ in range(3): run_cell(page, PREVIEW, index=3)
-    frame(page, 0).wait_for_selector('#list li:has-text("From a cell")')
+    frame(page, 0).wait_for_selector('h1:has-text("Todos")')
     assert page.evaluate('window.__fhnbMessageListeners') == n_listeners
     i = run_cell(page, 'from fhnb.preview import live_previews\nprint(len(live_previews()))')
-    assert page.locator('.jp-Notebook .jp-Cell').nth(i).locator('.jp-OutputArea-output').inner_text().strip() == '3'
-
-    # JupyterLab's windowing: scrolled far out of view and back, the preview is intact
-    scroll_away_and_back(page)
-    todo = frame(page, 0)
-    todo.wait_for_selector('#list li:has-text("From a cell")')
-    assert abs(page.locator('.fhnb-preview iframe').nth(0).bounding_box()['height'] - h0) < 60
-    screenshot(page, 'preview-todos-after-scroll')
-
-    # 8. nothing left the machine
-    assert urls and not off_machine(urls), off_machine(urls)
+    assert page.locator('.jp-Notebook .jp-Cell').nth(i).locator('.jp-OutputArea-output').inner_text().strip() == '2'   # the page and the card
 
 @pytest.mark.browser
 def test_through_jupyter_server_proxy(lab, page):
     port = free_port()
     urls = record_requests(page)
     page.context.route(f'http://127.0.0.1:{port}/**', lambda r: r.abort())   # the browser cannot reach the kernel's port
-    open_notebook(page, lab, todo_project(lab.root, port))
-    run_all_cells(page)
-    todo = frame(page, 0)
-    todo.wait_for_selector('h1:has-text("Todos")')
+    todo = show_todos(page, lab, port)
     pv = page.locator('.fhnb-preview').nth(0)
     assert pv.get_attribute('data-route') == 'proxy'
     assert todo.url.startswith(f'{lab.base}/proxy/{port}/')
@@ -383,9 +374,7 @@ def error_bar(page, n:int):
 
 @pytest.mark.browser
 def test_failing_request_shows_in_the_error_bar(lab, page):
-    open_notebook(page, lab, todo_project(lab.root))
-    run_all_cells(page)
-    frame(page, 0).wait_for_selector('h1:has-text("Todos")')
+    show_todos(page, lab)
     run_cell(page, "@rt('/boom')\ndef post(n:int=1): return n/0\n\n"
                    "Div(Style('.fhnb-error, body > * { display: none !important }'), Button('Boom', hx_post='/boom', id='boom'))")
     bar = error_bar(page, 2)
@@ -419,10 +408,7 @@ def test_failing_request_shows_in_the_error_bar(lab, page):
 @pytest.mark.browser
 def test_preview_says_the_kernel_restarted_and_comes_back(lab, page):
     port = free_port()
-    open_notebook(page, lab, todo_project(lab.root, port))
-    run_all_cells(page)
-    todo = frame(page, 0)
-    todo.wait_for_selector('h1:has-text("Todos")')
+    todo = show_todos(page, lab, port)
     page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart()")
     pv = page.locator('.fhnb-preview').first
     page.wait_for_selector('.fhnb-preview[data-server="down"] >> nth=0', timeout=30_000)
@@ -441,9 +427,7 @@ def test_preview_says_the_kernel_restarted_and_comes_back(lab, page):
 @pytest.mark.browser
 def test_preview_says_the_kernel_died_and_comes_back(lab, page):
     port = free_port()
-    open_notebook(page, lab, todo_project(lab.root, port))
-    run_all_cells(page)
-    frame(page, 0).wait_for_selector('h1:has-text("Todos")')
+    show_todos(page, lab, port)
     page.evaluate("""() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel
                      .requestExecute({code: 'import os, signal; os.kill(os.getpid(), signal.SIGKILL)'})""")
     page.wait_for_selector('.fhnb-preview[data-server="down"] >> nth=0', timeout=30_000)
@@ -454,20 +438,21 @@ def test_preview_says_the_kernel_died_and_comes_back(lab, page):
     frame(page, 0).wait_for_selector('h1:has-text("Todos")')
 
 @pytest.mark.browser
-def test_preview_says_the_server_stopped(lab, page):
-    open_notebook(page, lab, todo_project(lab.root))
-    run_all_cells(page)
-    todo = frame(page, 0)
-    todo.wait_for_selector('h1:has-text("Todos")')
+@pytest.mark.parametrize('route', ['direct', 'proxy'])
+def test_preview_says_the_server_stopped(lab, page, route):
+    "A request to a stopped server covers the page with one line, on either route; `serve_nb` brings it back, working."
+    port = free_port()
+    if route == 'proxy': page.context.route(f'http://127.0.0.1:{port}/**', lambda r: r.abort())   # the browser cannot reach the kernel's port
+    todo = show_todos(page, lab, port)
+    assert page.locator('.fhnb-preview').first.get_attribute('data-route') == route
     run_cell(page, "current_server().stop()")
     todo.fill('input[name=title]', 'Nobody answers')
     todo.click('button:has-text("Add")')
-    pv = page.locator('.fhnb-preview').first
     page.wait_for_selector('.fhnb-preview[data-server="down"] >> nth=0', timeout=15_000)
-    assert 'server is not answering' in pv.locator('.fhnb-down').inner_text()
+    assert 'server is not answering' in page.locator('.fhnb-preview .fhnb-down').first.inner_text()
     run_cell(page, "serve_nb(app)")
     page.wait_for_selector('.fhnb-preview[data-server="up"] >> nth=0', timeout=30_000)
-    frame(page, 0).wait_for_selector('h1:has-text("Todos")')
+    add_todo(frame(page, 0), 'Back again')
 
 @pytest.mark.browser
 def test_reopened_notebook_shows_the_snapshot(lab, page):
@@ -523,30 +508,6 @@ def test_error_bar_with_htmx_4(lab, page):
 
 @pytest.mark.browser
 def test_hxclient_write_from_a_cell_reloads_the_preview(lab, page):
-    open_notebook(page, lab, todo_project(lab.root))
-    run_all_cells(page)
-    todo = frame(page, 0)
-    todo.wait_for_selector('h1:has-text("Todos")')
+    show_todos(page, lab)
     run_cell(page, "HxClient(app).post('/add', title='Via HxClient')")
     frame(page, 0).wait_for_selector('#list li:has-text("Via HxClient")', timeout=10_000)
-
-@pytest.mark.browser
-def test_server_stopped_behind_the_proxy(lab, page):
-    port = free_port()
-    page.context.route(f'http://127.0.0.1:{port}/**', lambda r: r.abort())   # the browser cannot reach the kernel's port
-    open_notebook(page, lab, todo_project(lab.root, port))
-    run_all_cells(page)
-    todo = frame(page, 0)
-    todo.wait_for_selector('h1:has-text("Todos")')
-    assert page.locator('.fhnb-preview').first.get_attribute('data-route') == 'proxy'
-    run_cell(page, "current_server().stop()")
-    todo.fill('input[name=title]', 'Nobody answers')
-    todo.click('button:has-text("Add")')
-    page.wait_for_selector('.fhnb-preview[data-server="down"] >> nth=0', timeout=15_000)
-    run_cell(page, "serve_nb(app)")
-    page.wait_for_selector('.fhnb-preview[data-server="up"] >> nth=0', timeout=30_000)
-    todo = frame(page, 0)
-    todo.wait_for_selector('h1:has-text("Todos")')
-    todo.fill('input[name=title]', 'Back via the proxy')
-    todo.click('button:has-text("Add")')
-    todo.wait_for_selector('#list li:has-text("Back via the proxy")')

@@ -35,27 +35,33 @@
     url.pathname = fix(url.pathname);
     return url.href;
   };
-  if (prefix) for (const name of ['WebSocket', 'EventSource']) {
-    const Native = window[name];
-    if (Native) window[name] = class extends Native { constructor(url, opts) { super(fixSocketUrl(url), opts); } };
+  function prefixSockets() {
+    if (prefix) for (const name of ['WebSocket', 'EventSource']) {
+      const Native = window[name];
+      if (Native) window[name] = class extends Native { constructor(url, opts) { super(fixSocketUrl(url), opts); } };
+    }
   }
 
   const key = () => window.name.replace(/^fhnb-/, '');  // the widget names its iframe; the server logs HX-* headers
-  document.addEventListener('htmx:configRequest', (e) => {   // htmx 2
-    e.detail.path = fix(e.detail.path);
-    if (window.name) e.detail.headers['HX-Fhnb-Preview'] = key();
-  });
   // htmx 4 names its events htmx:phase:action, with a `ctx`; fasthtml sets its metaCharacter to '-' (htmx-after-request)
   const on4 = (phase, action, f) => { for (const c of [':', '-']) document.addEventListener(`htmx${c}${phase}${c}${action}`, f); };
   // jupyter-server-proxy streams a response only when the request's Accept is exactly text/event-stream (it buffers
   // the rest to the end, which an endless stream never reaches); htmx 4's sse asks for "text/html, text/event-stream".
   const sseSource = (el) => !!(el && el.getAttributeNames && el.getAttributeNames().some((n) => /sse[:-]connect$/.test(n)));
-  on4('config', 'request', (e) => {
-    const c = e.detail.ctx, r = c.request;
-    r.action = fix(r.action);
-    if (prefix && sseSource(c.sourceElement)) r.headers.Accept = 'text/event-stream';
-    if (window.name) r.headers['HX-Fhnb-Preview'] = key();
-  });
+
+  /** HTMX requests (2 and 4) go under the proxy prefix and name their preview. */
+  function prepareHtmxRequests() {
+    document.addEventListener('htmx:configRequest', (e) => {   // htmx 2
+      e.detail.path = fix(e.detail.path);
+      if (window.name) e.detail.headers['HX-Fhnb-Preview'] = key();
+    });
+    on4('config', 'request', (e) => {
+      const c = e.detail.ctx, r = c.request;
+      r.action = fix(r.action);
+      if (prefix && sseSource(c.sourceElement)) r.headers.Accept = 'text/event-stream';
+      if (window.name) r.headers['HX-Fhnb-Preview'] = key();
+    });
+  }
 
   // ---- refresh by morphing ----
   // A cell changed a route or data: the page is fetched again and the live document morphed into it, so what the user typed,
@@ -123,24 +129,31 @@
   const path = () => (prefix ? location.pathname.slice(prefix.length) || '/' : here().pathname) + here().search;
   const sendLoc = (fresh = false) => post({ fhnb: 'loc', path: path(), y: window.scrollY, fresh });  // fresh: this page just loaded
 
-  let ticking = false;
-  window.addEventListener('scroll', () => {
-    if (ticking) return;
-    ticking = true;
-    setTimeout(() => { ticking = false; sendLoc(); }, 50);  // not rAF: Chrome pauses it in off-screen frames
-  });
+  /** Tell the widget where the page scrolled (at most every 50 ms). */
+  function reportScroll() {
+    let ticking = false;
+    window.addEventListener('scroll', () => {
+      if (ticking) return;
+      ticking = true;
+      setTimeout(() => { ticking = false; sendLoc(); }, 50);  // not rAF: Chrome pauses it in off-screen frames
+    });
+  }
+
   // The widget asks for the scroll position the page had before it reloaded it. The browser's own restoring
   // would fight that, so it is off; the position is applied at once and again once the page has loaded.
-  if ('scrollRestoration' in history) history.scrollRestoration = 'manual';
-  let wantY = null;
-  window.addEventListener('message', (e) => {
-    if (e.source !== window.parent || !e.data || !['scroll', 'refresh'].includes(e.data.fhnb)) return;
-    if (e.data.fhnb === 'refresh') { refreshing = refreshing.then(refresh).then((r) => post({ fhnb: 'refreshed', ...r })); return; }
-    wantY = e.data.y || 0;
-    window.scrollTo(0, wantY);
-    if (document.readyState === 'complete') wantY = null;
-  });
-  window.addEventListener('load', () => { if (wantY !== null) { window.scrollTo(0, wantY); wantY = null; } });
+  /** Do what the widget asks: scroll to where the page was, or refresh by morphing. */
+  function obeyWidget() {
+    if ('scrollRestoration' in history) history.scrollRestoration = 'manual';
+    let wantY = null;
+    window.addEventListener('message', (e) => {
+      if (e.source !== window.parent || !e.data || !['scroll', 'refresh'].includes(e.data.fhnb)) return;
+      if (e.data.fhnb === 'refresh') { refreshing = refreshing.then(refresh).then((r) => post({ fhnb: 'refreshed', ...r })); return; }
+      wantY = e.data.y || 0;
+      window.scrollTo(0, wantY);
+      if (document.readyState === 'complete') wantY = null;
+    });
+    window.addEventListener('load', () => { if (wantY !== null) { window.scrollTo(0, wantY); wantY = null; } });
+  }
 
   const start = () => {
     bodyScripts = scriptSignature(document.body);
@@ -148,28 +161,41 @@
     sendLoc(true); sendHeight();
     new ResizeObserver(sendHeight).observe(document.body);
   };
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start); else start();
-  window.addEventListener('load', () => { sendHeight(); if (addressed) setTimeout(() => idiomorph().catch(() => {}), 0); });   // ready for the first refresh
   // The server's log has no response bodies: tell the widget what came back, for its request inspector and error bar.
   const report = (method, url, status, text) => {
     let p = new URL(url || '', document.baseURI).pathname;
     if (prefix && p.startsWith(prefix + '/')) p = p.slice(prefix.length);
     post({ fhnb: 'response', method: (method || '').toUpperCase(), path: p, status, text: (text || '').slice(0, status >= 500 ? 50000 : 4000), t: Date.now() });  // error pages end with the exception
   };
-  document.addEventListener('htmx:afterRequest', (e) => {    // htmx 2
-    const d = e.detail, x = d.xhr, c = d.requestConfig || {};
-    if (x && x.status) report(c.verb, c.path, x.status, x.responseText);
-  });
-  on4('after', 'request', (e) => {
-    const c = e.detail.ctx;
-    if (c && c.response) report(c.request.method, c.request.action, c.response.status, c.text);
-  });
-  // no answer at all: the server may be gone
-  document.addEventListener('htmx:sendError', () => post({ fhnb: 'unreachable' }));
-  for (const name of ['htmx:error', 'htmx-error']) document.addEventListener(name, (e) => { if (!(e.detail.ctx && e.detail.ctx.response)) post({ fhnb: 'unreachable' }); });
-  document.addEventListener('htmx:afterSwap', () => fixAttrs(document));  // outerHTML swaps replace the target
-  on4('after', 'swap', () => fixAttrs(document));
-  document.addEventListener('htmx:afterSettle', sendHeight);
-  on4('after', 'settle', sendHeight);
-  document.addEventListener('htmx:pushedIntoHistory', () => sendLoc());
+  /** Tell the widget what each HTMX request (2 and 4) got back, and when one got no answer at all (the server may be gone). */
+  function reportResponses() {
+    document.addEventListener('htmx:afterRequest', (e) => {    // htmx 2
+      const d = e.detail, x = d.xhr, c = d.requestConfig || {};
+      if (x && x.status) report(c.verb, c.path, x.status, x.responseText);
+    });
+    on4('after', 'request', (e) => {
+      const c = e.detail.ctx;
+      if (c && c.response) report(c.request.method, c.request.action, c.response.status, c.text);
+    });
+    document.addEventListener('htmx:sendError', () => post({ fhnb: 'unreachable' }));
+    for (const name of ['htmx:error', 'htmx-error']) document.addEventListener(name, (e) => { if (!(e.detail.ctx && e.detail.ctx.response)) post({ fhnb: 'unreachable' }); });
+  }
+
+  /** After each swap: the new elements' URLs under the prefix, the new height, the new address. */
+  function followSwaps() {
+    document.addEventListener('htmx:afterSwap', () => fixAttrs(document));  // outerHTML swaps replace the target
+    on4('after', 'swap', () => fixAttrs(document));
+    document.addEventListener('htmx:afterSettle', sendHeight);
+    on4('after', 'settle', sendHeight);
+    document.addEventListener('htmx:pushedIntoHistory', () => sendLoc());
+  }
+
+  prefixSockets();
+  prepareHtmxRequests();
+  reportScroll();
+  obeyWidget();
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start); else start();
+  window.addEventListener('load', () => { sendHeight(); if (addressed) setTimeout(() => idiomorph().catch(() => {}), 0); });   // ready for the first refresh
+  reportResponses();
+  followSwaps();
 })();

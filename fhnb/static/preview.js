@@ -38,7 +38,7 @@ async function answers(url, opts, ms = 1500) {
 const routes = (globalThis.__fhnbRoutes ??= new Map());
 
 /** Whether to try the direct URL at all: a remote JupyterLab's browser has its own 127.0.0.1. */
-const lanLocal = (mode) => mode === 'direct' || (mode === 'auto' && LOOPBACK.has(location.hostname));
+const mayTryDirect = (mode) => mode === 'direct' || (mode === 'auto' && LOOPBACK.has(location.hostname));
 
 /** Whether the server answers at `route` now. @param {{mode: string, root: string}} route */
 const healthy = (route) => answers(`${route.root}/_fhnb/health`, route.mode === 'direct' ? { mode: 'no-cors' } : { credentials: 'same-origin' });
@@ -52,7 +52,7 @@ function findRoute(url, port, mode) {
     if (mode === 'direct') return direct;
     if (mode === 'jupyter-server-proxy') return proxy;
     if (mode === 'kernel') return { mode: 'kernel', root: url };
-    if (lanLocal(mode) && await healthy(direct)) return direct;
+    if (mayTryDirect(mode) && await healthy(direct)) return direct;
     if (await healthy(proxy)) return proxy;
     return { mode: 'kernel', root: url };
   })();
@@ -284,7 +284,7 @@ function onLocation(v, d) {
   const { model, iframe } = v;
   if (d.fresh) { v.pages++; v.live = true; clearError(v); }   // a page of the app loaded: it can morph from now on
   if (v.scrollY && d.y === 0) { iframe.contentWindow.postMessage({ fhnb: 'scroll', y: v.scrollY }, '*'); v.scrollY = 0; }
-  if (d.path !== model.get('at')) { model.set('at', d.path); model.save_changes(); }  // for the inspector, the snapshot and the lint
+  if (d.path !== model.get('location')) { model.set('location', d.path); model.save_changes(); }  // for the inspector, the snapshot and the lint
   v.current = d.path; v.lastY = d.y; v.address.value = d.path;
   if (v.route && v.route.mode !== 'kernel') v.open.href = src(v, d.path);
 }
@@ -352,7 +352,7 @@ function connect(v) {
   const { model } = v;
   const [url, port, mode] = ['url', 'port', 'proxy'].map((k) => model.get(k));
   // On a local JupyterLab the direct URL nearly always works: start loading it while the first probe runs.
-  if (lanLocal(mode) && !routes.has(`${url}|${port}|${mode}`)) { v.route = { mode: 'direct', root: url }; load(v, v.current); }
+  if (mayTryDirect(mode) && !routes.has(`${url}|${port}|${mode}`)) { v.route = { mode: 'direct', root: url }; load(v, v.current); }
   findRoute(url, port, mode).then((r) => {
     if (!v.alive) return;
     const same = v.route && v.route.root === r.root;
