@@ -52,10 +52,11 @@ def use_everywhere(new):
 # %% ../nbs/13_kernel.ipynb #c50b72c4
 current_cell = SimpleNamespace(running=False,   # a cell is computing
                                id=None,         # its id, when the front end sends one (JupyterLab and Notebook 7 do)
-                               number=0)        # cells started so far
+                               number=0,        # cells started so far
+                               app=None)        # the notebook's `app` when it started: an app bound since was made by this cell
 
 # %% ../nbs/13_kernel.ipynb #bf28cdc6
-_before = {}   # as the running cell found them: the notebook's `app`, whether it was served, what previews show
+_before = {}   # as the running cell found them: whether the notebook's `app` was served, what previews show
 
 def _previews():
     "`fhnb.preview` once a cell has loaded it, else `None` (no preview exists before)."
@@ -69,11 +70,12 @@ def _kernel_server():
 def _pre_run_cell(info=None):
     "A cell starts: note it, close the previews its last run made, note what previews show."
     current_cell.running, current_cell.id, current_cell.number = True, getattr(info, 'cell_id', None), current_cell.number + 1
+    current_cell.app = user_ns().get('app')
     pv, ns, srv = _previews(), user_ns(), _kernel_server()
     if pv and current_cell.id:   # the cell runs again: its old output, and the previews in it, are gone
         for p in pv.live_previews():
             if p._cell_id == current_cell.id: p.close()
-    _before.update(app=ns.get('app'), served=srv is not None and srv.app is ns.get('app'), state=pv.app_state(ns) if pv else None)
+    _before.update(served=srv is not None and srv.app is ns.get('app'), state=pv.app_state(ns) if pv else None)
 
 # %% ../nbs/13_kernel.ipynb #6b539038
 def _release_unused(srv, pv):
@@ -88,7 +90,7 @@ def _post_run_cell(result=None):
     new, srv = ns.get('app'), server.current_server()
     server._tag(new)
     if srv is not None and pv and pv._record not in srv.listeners: pv._attach(srv)   # a serve cell after a restart
-    if _before.get('served') and new is not _before.get('app') and callable(new): server.serve_nb(new)
+    if _before.get('served') and new is not current_cell.app and callable(new): server.serve_nb(new)
     if srv is not None and srv.running: _release_unused(srv, pv)
     if pv and _before.get('state') is not None and pv.app_state(ns) != _before['state']: pv.refresh(skip_cell=current_cell.number)
 

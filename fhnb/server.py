@@ -505,8 +505,8 @@ def release(self:NbServer, port:int):
 
 # %% ../nbs/02_server.ipynb #273f29b9
 def _tag(app):
-    "Remember the cell that made `app` (the running one), the first time fhnb sees `app`."
-    if app is not None and current_cell.id and not hasattr(app, '_fhnb_cell'):
+    "Remember the cell that made `app`: the running one, when `app` is not the one the notebook had as it started."
+    if app is not None and app is not current_cell.app and current_cell.id and not hasattr(app, '_fhnb_cell'):
         with suppress(AttributeError): app._fhnb_cell = current_cell.id
 
 # %% ../nbs/02_server.ipynb #2b60457f
@@ -516,6 +516,7 @@ def _slot(s:NbServer, app, port:int|None) -> int|None:
     cell = getattr(app, '_fhnb_cell', None)
     for p, a in s.apps.items():
         if a is app or (cell and getattr(a, '_fhnb_cell', None) == cell): return p
+    if s.app is not None and not hasattr(s.app, '_fhnb_cell'): return s.port   # made before `import fhnb`, by a cell unknown: re-made in its place
     return None if cell and s.app is not None else s.port
 
 def _add(s:NbServer, app) -> int:

@@ -37,6 +37,12 @@ def test_readme_quick_start_shows_the_live_page(lab, page):
     todo.wait_for_selector('#list li:has-text("Buy milk")', timeout=10_000)
     assert page.locator('.jp-OutputArea-output:has-text("todos")').count() >= 1   # the table's own output
     assert page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').count() == 0
+    # edit the first block (made before `from fhnb import *`) and run it again: the same preview shows the new page, the typing kept
+    todo.fill('input[name=title]', 'half typed')
+    run_cell(page, quick_start_blocks()[0].replace("Titled('Todos'", "Titled('My todos'"), index=0)
+    todo.wait_for_selector('h1:has-text("My todos")', timeout=10_000)
+    assert todo.input_value('input[name=title]') == 'half typed'
+    assert 'Buy milk' in todo.inner_text('#list')
 
 SEED_VISITORS = '''app, rt, users, User = fast_app('data/visitors.db', users={'username': str})
 
