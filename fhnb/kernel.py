@@ -70,8 +70,8 @@ def _kernel_server():
 def _pre_run_cell(info=None):
     "A cell starts: note it, close the previews its last run made, note what previews show."
     current_cell.running, current_cell.id, current_cell.number = True, getattr(info, 'cell_id', None), current_cell.number + 1
-    current_cell.app = user_ns().get('app')
     pv, ns, srv = _previews(), user_ns(), _kernel_server()
+    current_cell.app = ns.get('app')
     if pv and current_cell.id:   # the cell runs again: its old output, and the previews in it, are gone
         for p in pv.live_previews():
             if p._cell_id == current_cell.id: p.close()

@@ -511,13 +511,13 @@ def _tag(app):
 
 # %% ../nbs/02_server.ipynb #2b60457f
 def _slot(s:NbServer, app, port:int|None) -> int|None:
-    "The port of `s` to serve `app` on: the one asked for, its own, that of the app its cell made before, the current one when cells have no ids; `None`: a new one."
+    "The port of `s` to serve `app` on: the one asked for, its own, that of the app its cell made before, the current one when cells have no ids or its cell is unknown; `None`: a new one."
     if port: return port
     cell = getattr(app, '_fhnb_cell', None)
     for p, a in s.apps.items():
         if a is app or (cell and getattr(a, '_fhnb_cell', None) == cell): return p
-    if s.app is not None and not hasattr(s.app, '_fhnb_cell'): return s.port   # made before `import fhnb`, by a cell unknown: re-made in its place
-    return None if cell and s.app is not None else s.port
+    cell_known = s.app is not None and hasattr(s.app, '_fhnb_cell')   # an app made before `import fhnb` has no cell: re-made in its place
+    return None if cell and cell_known else s.port
 
 def _add(s:NbServer, app) -> int:
     "Serve `app` on a new port of `s`: the one its cell had before a restart, if free."
