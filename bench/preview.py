@@ -1,12 +1,15 @@
 """Preview benchmark: fhnb's `preview` against fasthtml's `HTMX()` iframe, in a real JupyterLab driven by Chromium.
 
-    .venv/bin/python bench/preview.py [--repeats 7] [--lab-arg=--ServerApp.jpserver_extensions=fhnb.bridge=True]
+    .venv/bin/python bench/preview.py [--repeats 7] [--lab-arg=--ServerApp.jpserver_extensions=fhnb.bridge=False]
 
 Both show the same app from the kernel's server (fhnb's `NbServer`), so the comparison is about the
-preview, not the server. Times are taken in the page with `performance.now()`:
+preview, not the server. JupyterLab loads fhnb's server extension (`fhnb.bridge`: TCP_NODELAY on kernel websockets) as an
+installed fhnb has it (the wheel's config file; `make` puts the same file in the venv); the `--lab-arg` above measures without it.
+Times are taken in the page with `performance.now()`:
 
 - visible: from asking JupyterLab to run the preview cell to the iframe that cell's output shows being in
-  the output with its page and scripts loaded (`load`), +1 animation frame.
+  the output with its page and scripts loaded (`load`), +1 animation frame. fhnb's page starts loading out of sight when the
+  widget's model arrives and moves into the output loaded (`preview.js`, head start): its `load` may come before the output.
 - refresh: from the browser seeing a cell that redefines `/` finish (its execution count arrives) to the
   new page shown (+1 animation frame): for fhnb, its page reporting the morph done (`refreshed`), or the
   `load` of the page when it reloads in full; for `HTMX()`, the `load` of its new iframe. fhnb's preview
