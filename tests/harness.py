@@ -110,9 +110,9 @@ class Notebook7(JupyterLab):
     "A real Notebook 7 (`jupyter notebook`): JupyterLab's notebook and widget code in its own one-document shell."
     command, app_class, tree, name = 'notebook', 'JupyterNotebookApp', 'notebooks', 'Jupyter Notebook'
 
-def open_notebook(page, lab:JupyterLab, name:str, timeout:float=60_000):
-    "Open notebook `name` in `page` and wait until its kernel is idle."
-    page.goto(lab.url(name))
+def open_notebook(page, lab:JupyterLab, name:str, timeout:float=60_000, host:str='127.0.0.1'):
+    "Open notebook `name` in `page` (JupyterLab's address on `host`, such as `localhost`) and wait until its kernel is idle."
+    page.goto(lab.url(name).replace('//127.0.0.1:', f'//{host}:', 1))
     page.wait_for_function('() => window.jupyterapp && window.jupyterapp.shell.currentWidget && '
                            'window.jupyterapp.shell.currentWidget.sessionContext && '
                            'window.jupyterapp.shell.currentWidget.sessionContext.session && '

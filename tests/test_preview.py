@@ -313,6 +313,21 @@ def test_a_preview_never_shown_drops_its_page(lab, page):
     page.wait_for_function(f'() => ({HEAD_STARTS})().join() === "0,0"', timeout=10_000)
     assert page.locator('.fhnb-preview').count() == 0
 
+SESSION_APP = ("from fasthtml.common import *\napp, rt = fast_app()\n@rt('/')\ndef get(session):\n"
+               "    session['n'] = session.get('n', 0) + 1\n    return P(f\"visits {session['n']}\", id='n')")
+
+@pytest.mark.browser
+def test_sessions_last_in_jupyterlab_at_localhost(lab, page):
+    "JupyterLab at localhost (the address `jupyter lab` opens): the page is on localhost too, so its session cookie is kept."
+    write_notebook(lab.root/'visits.ipynb', SESSION_APP, SERVE, PREVIEW)
+    open_notebook(page, lab, 'visits.ipynb', host='localhost')
+    run_all_cells(page)
+    visits = frame(page, 0)
+    visits.wait_for_selector('#n:has-text("visits 1")')
+    assert visits.url.startswith('http://localhost:')
+    page.locator('.fhnb-preview button[title="Reload"]').click()
+    frame(page, 0).wait_for_selector('#n:has-text("visits 2")', timeout=10_000)   # the same session: its cookie came back
+
 @pytest.mark.browser
 def test_through_jupyter_server_proxy(lab, page):
     port = free_port()

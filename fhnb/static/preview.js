@@ -40,6 +40,17 @@ const routes = (globalThis.__fhnbRoutes ??= new Map());
 /** Whether to try the direct URL at all: a remote JupyterLab's browser has its own 127.0.0.1. */
 const mayTryDirect = (mode) => mode === 'direct' || (mode === 'auto' && LOOPBACK.has(location.hostname));
 
+/**
+ * The server's URL for this browser to reach directly: under the host name of JupyterLab's own page when both are loopback
+ * names, so that the page is same-site with JupyterLab. A page at 127.0.0.1 in JupyterLab at localhost is cross-site: the
+ * browser would neither keep nor send the app's session cookie (SameSite=Lax), and each request would start a new session.
+ */
+function directRoot(url) {
+  const u = new URL(url);
+  if ((location.hostname === 'localhost' || location.hostname === '127.0.0.1') && LOOPBACK.has(u.hostname)) u.hostname = location.hostname;
+  return u.origin;
+}
+
 /** Whether the server answers at `route` now. @param {{mode: string, root: string}} route */
 const healthy = (route) => answers(`${route.root}/_fhnb/health`, route.mode === 'direct' ? { mode: 'no-cors' } : { credentials: 'same-origin' });
 
@@ -47,7 +58,7 @@ const healthy = (route) => answers(`${route.root}/_fhnb/health`, route.mode === 
 function findRoute(url, port, mode) {
   const key = `${url}|${port}|${mode}`;
   if (routes.has(key)) return routes.get(key);
-  const direct = { mode: 'direct', root: url }, proxy = { mode: 'proxy', root: `${jupyterBase()}proxy/${port}` };
+  const direct = { mode: 'direct', root: directRoot(url) }, proxy = { mode: 'proxy', root: `${jupyterBase()}proxy/${port}` };
   const found = (async () => {
     if (mode === 'direct') return direct;
     if (mode === 'jupyter-server-proxy') return proxy;
@@ -355,8 +366,8 @@ function connect(v) {
   const { model } = v;
   const [url, port, mode] = ['url', 'port', 'proxy'].map((k) => model.get(k));
   // On a local JupyterLab the direct URL nearly always works: start loading it while the first probe runs.
-  if (v.start) { v.route = { mode: 'direct', root: url }; v.open.href = src(v, v.current); adopt(v); }
-  else if (mayTryDirect(mode) && !routes.has(`${url}|${port}|${mode}`)) { v.route = { mode: 'direct', root: url }; load(v, v.current); }
+  if (v.start) { v.route = { mode: 'direct', root: directRoot(url) }; v.open.href = src(v, v.current); adopt(v); }
+  else if (mayTryDirect(mode) && !routes.has(`${url}|${port}|${mode}`)) { v.route = { mode: 'direct', root: directRoot(url) }; load(v, v.current); }
   findRoute(url, port, mode).then((r) => {
     if (!v.alive) return;
     const same = v.route && v.route.root === r.root;
@@ -702,7 +713,7 @@ async function initialize({ model, signal }) {
   window.addEventListener('message', keep);
   start.iframe.addEventListener('load', () => { start.loaded = true; }, { once: true });
   signal.addEventListener('abort', () => { if (headStarts.get(key) === start) { start.drop(); start.iframe.remove(); } });
-  start.iframe.src = url + (path.startsWith('/') ? path : '/' + path);
+  start.iframe.src = directRoot(url) + (path.startsWith('/') ? path : '/' + path);
   waitingRoom().append(start.iframe);
   headStarts.set(key, start);
 }
