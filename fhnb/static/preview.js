@@ -394,15 +394,22 @@ function shownModelIds(nb) {
 const savedPreviews = (globalThis.__fhnbSavedPreviews ??= new Map());
 const isPreview = (m) => !!(m.state && m.state._anywidget_id === PREVIEW_ID);
 
-/** Remember this live preview's saved form: the widget's own code and the snapshot (its model id is in the manager's state). */
-function rememberSnapshot(model) {
-  const manager = model.widget_manager, key = model.get('key');
-  if (!manager || !manager.get_state_sync) return;
+/** Remember the saved form of each live preview of `manager`, by model id: the widget's own code and the snapshot. */
+function rememberSnapshots(manager) {
   for (const [id, m] of Object.entries(manager.get_state_sync({ drop_defaults: true }).state || {})) {
-    if (!isPreview(m) || m.state.key !== key) continue;
+    if (!isPreview(m)) continue;
     const kept = Object.fromEntries(SAVED_KEYS.filter((k) => k in m.state).map((k) => [k, m.state[k]]));
     savedPreviews.set(id, { ...m, state: { ...kept, fhnb_saved: true } });
   }
+}
+
+const remembering = (globalThis.__fhnbRemembering ??= new WeakSet());   // managers with a `rememberSnapshots` to come
+
+/** `rememberSnapshots` once the page is idle: it reads every widget's state, which is no work for while a preview shows. */
+function rememberLater(manager) {
+  if (!manager || !manager.get_state_sync || remembering.has(manager)) return;
+  remembering.add(manager);
+  requestIdleCallback(() => { remembering.delete(manager); rememberSnapshots(manager); }, { timeout: 2000 });
 }
 
 /** Into the notebook's widget state: each shown preview's saved form (ipywidgets' own entries are left as they are). */
@@ -424,14 +431,14 @@ function saveSnapshots(nb) {
 function keepSnapshots(model) {
   const manager = model.widget_manager, ctx = manager && manager.context;
   if (!ctx || !ctx.saveState || !ctx.model || !ctx.model.setMetadata || !manager.get_state_sync) return;  // not a notebook in JupyterLab
-  rememberSnapshot(model);
+  rememberLater(manager);
   const hooked = (globalThis.__fhnbSaveHooks ??= new WeakSet());
   if (hooked.has(manager)) return;
   hooked.add(manager);
   const onSave = (_, state) => {
     if (manager.isDisposed) return ctx.saveState.disconnect(onSave);
     if (state !== 'started') return;
-    try { saveSnapshots(ctx.model); } catch (e) { console.warn('fhnb: could not save the previews\' snapshots', e); }
+    try { rememberSnapshots(manager); saveSnapshots(ctx.model); } catch (e) { console.warn('fhnb: could not save the previews\' snapshots', e); }
   };
   ctx.saveState.connect(onSave);
 }
@@ -465,7 +472,7 @@ function followModel(v) {
   const changes = {
     bump: () => refreshPage(v), path: () => load(v, model.get('path')), height: () => setHeight(v), viewport: () => setViewport(v),
     inspector: () => setInspector(v), requests: () => { setCount(v); setInspector(v); }, count: () => setCount(v), failure: () => onFailure(v),
-    snapshot: () => rememberSnapshot(model), lint: () => setLint(v),
+    snapshot: () => rememberLater(model.widget_manager), lint: () => setLint(v),
   };
   for (const [name, f] of Object.entries(changes)) model.on(`change:${name}`, f);
   const answer = (msg) => onAnswer(v, msg);
