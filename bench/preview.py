@@ -8,8 +8,7 @@ installed fhnb has it (the wheel's config file; `make` puts the same file in the
 Times are taken in the page with `performance.now()`:
 
 - visible: from asking JupyterLab to run the preview cell to the iframe that cell's output shows being in
-  the output with its page and scripts loaded (`load`), +1 animation frame. fhnb's page starts loading out of sight when the
-  widget's model arrives and moves into the output loaded (`preview.js`, head start): its `load` may come before the output.
+  the output with its page and scripts loaded (`load`), +1 animation frame.
 - refresh: from the browser seeing a cell that redefines `/` finish (its execution count arrives) to the
   new page shown (+1 animation frame): for fhnb, its page reporting the morph done (`refreshed`), or the
   `load` of the page when it reloads in full; for `HTMX()`, the `load` of its new iframe. fhnb's preview

@@ -4,9 +4,9 @@ fasthtml's `HTMX()`, in a real JupyterLab driven by Chromium.
     .venv/bin/python bench/preview_timeline.py [--repeats 9] [--lab-arg=--ServerApp.jpserver_extensions=fhnb.bridge=False]
 
 Same notebook and app as `bench/preview.py`. Each event is ms after asking JupyterLab to run the cell (median [min–max]):
-the kernel's messages as JupyterLab receives them (`recv`) and handles them (`handled`), the output in the cell, fhnb's page
-starting out of sight (its head start, when the widget's model arrives), the iframe in the output, the page's own navigation
-timing (request, response, parsed, `load`) and the next animation frame (what `bench/preview.py` calls visible).
+the kernel's messages as JupyterLab receives them (`recv`) and handles them (`handled`), the output in the cell, the iframe
+in the output, the page's own navigation timing (request, response, parsed, `load`) and the next animation frame (what
+`bench/preview.py` calls visible).
 """
 import argparse, statistics, sys, tempfile
 from pathlib import Path
@@ -31,7 +31,7 @@ EVENTS = '''async (code) => {
   const loaded = new WeakSet();
   return await new Promise((resolve) => {
     const finish = (f) => requestAnimationFrame(() => {
-      mark('next animation frame'); obs.disconnect(); room.disconnect(); kernel.anyMessage.disconnect(onAny); kernel.iopubMessage.disconnect(onIopub);
+      mark('next animation frame'); obs.disconnect(); kernel.anyMessage.disconnect(onAny); kernel.iopubMessage.disconnect(onIopub);
       document.removeEventListener('load', onLoad, true);
       resolve([ev, performance.timeOrigin + t0]); });
     const watch = () => {
@@ -43,8 +43,6 @@ EVENTS = '''async (code) => {
     document.addEventListener('load', onLoad, true);
     const obs = new MutationObserver(watch);
     obs.observe(cell.node, { subtree: true, childList: true, attributes: true });
-    const room = new MutationObserver(() => { if (document.querySelector('#fhnb-head-starts iframe')) mark('fhnb: page started out of sight'); });
-    room.observe(document.body, { subtree: true, childList: true });
     t0 = performance.now();
     app.commands.execute('notebook:run-cell');
   }); }'''

@@ -371,14 +371,12 @@ def preview(target:str|FT='/',    # a path such as `'/todos?x=1'`, or a componen
     if isinstance(target, str):
         _check_path(target)
         srv = _serving(app)
-        p = _track(Preview(url=srv.url, port=srv.port, path=target, height=height, proxy=s.proxy))  # its comm_open: the browser starts loading the page
-        with p.hold_sync():   # meanwhile the kernel takes the snapshot (one update message)
-            for k, v in _look(srv, target).items(): setattr(p, k, v)
-        return p
-    if not _is_ft(target): raise TypeError(f'preview: target is a {type(target).__name__}; pass a path such as "/" or a component (FT)')
-    srv = _serving(app)
-    path, snapshot = COMPONENT_PATH.format(key=components.add(target)), _snapshot_html(inert(to_xml(target)))
-    return _track(Preview(url=srv.url, port=srv.port, path=path, height=height, proxy=s.proxy, snapshot=snapshot))
+        path, look = target, _look(srv, target)
+    elif _is_ft(target):
+        srv = _serving(app)
+        path, look = COMPONENT_PATH.format(key=components.add(target)), dict(snapshot=_snapshot_html(inert(to_xml(target))))
+    else: raise TypeError(f'preview: target is a {type(target).__name__}; pass a path such as "/" or a component (FT)')
+    return _track(Preview(url=srv.url, port=srv.port, path=path, height=height, proxy=s.proxy, **look))
 
 # %% ../nbs/03_preview.ipynb #421b6e16
 def _ft_bundle(ft):

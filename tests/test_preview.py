@@ -273,45 +273,7 @@ def test_rerunning_a_preview_cell_leaves_no_listeners_or_widgets_behind(lab, pag
     i = run_cell(page, 'from fhnb.preview import live_previews\nprint(len(live_previews()))')
     assert cell_text(page, i) == '2'   # the page and the card
 
-# When a preview first shows in the document (ms, as the page's `performance.timeOrigin` counts), and mark the iframes seen
-# loading out of sight before (fhnb's head start)
-WATCH_SHOWN = """() => { const obs = new MutationObserver(() => {
-    for (const f of document.querySelectorAll('#fhnb-head-starts iframe')) f.__waited = true;
-    if (document.querySelector('.fhnb-preview')) { window.__previewShown = performance.timeOrigin + performance.now(); obs.disconnect(); } });
-  obs.observe(document.body, { subtree: true, childList: true }); }"""
-# The server's page loads of '/' by a browser (not the kernel's snapshot, not a morph's fetch: those name themselves)
-PAGE_LOADS = "print(sum(e['path'] == '/' and not (e.get('hx') or {}).get('hx-fhnb-preview') for e in current_server().log))"
-HEAD_STARTS = "() => [window.__fhnbHeadStarts.size, document.getElementById('fhnb-head-starts').children.length]"
-
 def cell_text(page, i:int) -> str: return page.locator('.jp-Notebook .jp-Cell').nth(i).locator('.jp-OutputArea-output').inner_text().strip()
-
-@pytest.mark.browser
-def test_the_page_loads_while_its_output_is_on_its_way(lab, page):
-    "The page starts loading at the widget's model, before JupyterLab shows the output, and moves into it loaded (one load)."
-    (lab.root/'data').mkdir()
-    write_notebook(lab.root/'head.ipynb', APP, ROUTES, SERVE)
-    open_notebook(page, lab, 'head.ipynb')
-    run_all_cells(page)
-    page.evaluate(WATCH_SHOWN)
-    run_cell(page, PREVIEW)
-    todo = frame(page, 0)
-    todo.wait_for_selector('h1:has-text("Todos")')
-    assert page.evaluate("document.querySelector('.fhnb-preview iframe').__waited")   # the iframe in the output loaded out of sight
-    assert todo.evaluate('performance.timeOrigin') < page.evaluate('window.__previewShown')   # from before the output showed
-    assert cell_text(page, run_cell(page, PAGE_LOADS)) == '1'
-    assert page.evaluate(HEAD_STARTS) == [0, 0]
-    add_todo(todo, 'Moved in')   # the page works where it was moved to
-
-@pytest.mark.browser
-def test_a_preview_never_shown_drops_its_page(lab, page):
-    "A preview kept in a variable, not shown: its page loads out of sight, and is dropped a few seconds later."
-    (lab.root/'data').mkdir()
-    write_notebook(lab.root/'hidden.ipynb', APP, ROUTES, SERVE, 'p = preview("/")')
-    open_notebook(page, lab, 'hidden.ipynb')
-    run_all_cells(page)
-    assert page.evaluate(HEAD_STARTS) == [1, 1]
-    page.wait_for_function(f'() => ({HEAD_STARTS})().join() === "0,0"', timeout=10_000)
-    assert page.locator('.fhnb-preview').count() == 0
 
 SESSION_APP = ("from fasthtml.common import *\napp, rt = fast_app()\n@rt('/')\ndef get(session):\n"
                "    session['n'] = session.get('n', 0) + 1\n    return P(f\"visits {session['n']}\", id='n')")

@@ -161,10 +161,9 @@ function buildView(model, el) {
   v.routeName = h('span', { className: 'fhnb-route', title: 'How this browser reaches the kernel\'s server' });
   v.note = h('div', { className: 'fhnb-note' });
   v.error = errorBar();
-  v.start = takeHeadStart(model);   // the page, loading since the kernel made this preview (below)
-  v.iframe = v.start ? v.start.iframe : h('iframe', { className: 'fhnb-frame', name: `fhnb-${model.get('key')}` });
+  v.iframe = h('iframe', { className: 'fhnb-frame', name: `fhnb-${model.get('key')}` });
   v.down = h('div', { className: 'fhnb-down', hidden: true });
-  v.stage = h('div', { className: 'fhnb-stage' }, v.start ? null : v.iframe, v.down);
+  v.stage = h('div', { className: 'fhnb-stage' }, v.iframe, v.down);
   v.list = h('div', { className: 'fhnb-list' });
   v.pane = h('div', { className: 'fhnb-inspector' }, v.list);
   el.append(h('div', { className: 'fhnb-bar' }, v.reload, v.form, ...v.sizes, v.lint, v.inspect, v.routeName, v.open), v.lintLines, v.note, v.error.bar, v.stage, v.pane);
@@ -366,8 +365,7 @@ function connect(v) {
   const { model } = v;
   const [url, port, mode] = ['url', 'port', 'proxy'].map((k) => model.get(k));
   // On a local JupyterLab the direct URL nearly always works: start loading it while the first probe runs.
-  if (v.start) { v.route = { mode: 'direct', root: directRoot(url) }; v.open.href = src(v, v.current); adopt(v); }
-  else if (mayTryDirect(mode) && !routes.has(`${url}|${port}|${mode}`)) { v.route = { mode: 'direct', root: directRoot(url) }; load(v, v.current); }
+  if (mayTryDirect(mode) && !routes.has(`${url}|${port}|${mode}`)) { v.route = { mode: 'direct', root: directRoot(url) }; load(v, v.current); }
   findRoute(url, port, mode).then((r) => {
     if (!v.alive) return;
     const same = v.route && v.route.root === r.root;
@@ -682,68 +680,10 @@ function render({ model, el }) {
   keepSnapshots(model);
   return () => {
     v.alive = false;
-    if (v.start) v.start.iframe.remove();   // not adopted yet: it was still out of sight
     window.removeEventListener('message', onMessage);
     unfollow();
     unbridge();
   };
 }
 
-// ---------- a head start: the page loads while JupyterLab is still making the output that shows it ----------
-// The kernel's comm_open (the model) comes before the output that shows it, and JupyterLab takes 10-20 ms from one
-// to the other. On the direct route the page starts loading at the model, in an iframe out of sight; the view then
-// moves it in with moveBefore, which keeps its document (appendChild would load it again).
-const HEAD_START_MS = 5000;   // a preview made but not shown by then (`p = preview(...)`, or a cell scrolled away): its page is dropped
-const headStarts = (globalThis.__fhnbHeadStarts ??= new Map());   // model key -> {iframe, messages, loaded, drop}
-
-/** The fixed, invisible box head starts load in (an iframe needs to be in the document to load). */
-function waitingRoom() {
-  let room = document.getElementById('fhnb-head-starts');
-  if (!room) {
-    room = h('div', { id: 'fhnb-head-starts', inert: true });   // out of reach of focus, clicks and screen readers
-    room.style.cssText = 'position:fixed;left:0;top:0;width:min(100vw,960px);opacity:0;pointer-events:none;z-index:-1';
-    document.body.append(room);
-  }
-  return room;
-}
-
-/** anywidget's model hook: start loading a new live preview's page, if it goes direct (the others need the view). */
-async function initialize({ model, signal }) {
-  if (model.get('fhnb_saved') || !Element.prototype.moveBefore) return;
-  const [url, port, mode, key, path] = ['url', 'port', 'proxy', 'key', 'path'].map((k) => model.get(k));
-  const known = routes.get(`${url}|${port}|${mode}`);
-  if (!(known ? (await known).mode === 'direct' : mayTryDirect(mode)) || signal.aborted) return;
-  const start = { iframe: h('iframe', { className: 'fhnb-frame', name: `fhnb-${key}` }), messages: [], loaded: false };
-  const keep = (e) => { if (e.source === start.iframe.contentWindow) start.messages.push(e); };   // for the view to replay
-  const timer = setTimeout(() => { start.drop(); start.iframe.remove(); }, HEAD_START_MS);
-  start.drop = () => { clearTimeout(timer); window.removeEventListener('message', keep); headStarts.delete(key); };
-  window.addEventListener('message', keep);
-  start.iframe.addEventListener('load', () => { start.loaded = true; }, { once: true });
-  signal.addEventListener('abort', () => { if (headStarts.get(key) === start) { start.drop(); start.iframe.remove(); } });
-  start.iframe.src = directRoot(url) + (path.startsWith('/') ? path : '/' + path);
-  waitingRoom().append(start.iframe);
-  headStarts.set(key, start);
-}
-
-/** The head start of `model`'s page, now this view's (`null`: none). */
-function takeHeadStart(model) {
-  const start = headStarts.get(model.get('key'));
-  if (start) start.drop();
-  return start || null;
-}
-
-/** Tell the view what its head-started page said so far; move the page into the view once the view is in the document. */
-function adopt(v) {
-  for (const e of v.start.messages) onFrameMessage(v, e);
-  if (v.start.loaded) onFrameLoad(v);
-  const move = () => {
-    if (!v.alive || !v.start) return;
-    v.stage.moveBefore(v.start.iframe, v.down);
-    v.start = null;
-  };
-  if (v.el.isConnected) return move();
-  const seen = new ResizeObserver(() => { if (v.el.isConnected) { seen.disconnect(); move(); } });
-  seen.observe(v.el);
-}
-
-export default { initialize, render };
+export default { render };
