@@ -1,6 +1,6 @@
 """Kernel route benchmark: one app's preview by the direct route and by the kernel route (issue 16), in one JupyterLab.
 
-    .venv/bin/python bench/kernel_route.py [--repeats 9] [--nodelay]
+    .venv/bin/python bench/kernel_route.py [--repeats 9] [--lab-arg=--ServerApp.jpserver_extensions=fhnb.bridge=False]
 
 One notebook shows `/` twice: the first preview takes the direct route, the second is put on the kernel route
 (`Preview.proxy = 'kernel'`: the page and its requests over the widget's comm). Times are taken in the page with
@@ -9,7 +9,8 @@ One notebook shows `/` twice: the first preview takes the direct route, the seco
 - page: from clicking the preview's reload button to the iframe's `load` (page, scripts and assets loaded).
 - swap: from clicking Add in the page to the new row in the list (an HTMX POST and its swap).
 
-`--nodelay` loads fhnb's Jupyter server extension (`fhnb.bridge`: TCP_NODELAY on kernel websockets), as `fhnb lab` does.
+JupyterLab loads fhnb's Jupyter server extension (`fhnb.bridge`: TCP_NODELAY on kernel websockets) as an installed fhnb has it
+(the wheel's config file; `make` puts the same file in the venv); the `--lab-arg` above measures without it.
 
 Target (issue 16): the kernel route within 1.5x the direct one for the page, 2x for the swap. Medians over repeats;
 the machine is shared: expect noise.
@@ -17,17 +18,11 @@ the machine is shared: expect noise.
 import argparse, statistics, sys, tempfile
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent/'tests'))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import CHROMIUM, CHROMIUM_ARGS, JupyterLab, write_notebook, open_notebook, run_all_cells
+from preview import SETUP, FHNB
 
-CELLS = ["from fasthtml.common import *\n"
-         "app, rt, todos, Todo = fast_app('data/todos.db', todos=dict(id=int, title=str, done=bool, pk='id'))\n"
-         "for i in range(5): todos.insert(title=f'item {i}', done=False)",
-         "@rt('/')\ndef get(): return Titled('Todos', Ul(*[Li(t.title) for t in todos()], id='list'),\n"
-         "    Form(Input(name='title'), Button('Add'), hx_post='/add', hx_target='#list', hx_swap='beforeend'))\n\n"
-         "@rt('/add')\ndef post(title: str): return Li(todos.insert(title=title, done=False).title)",
-         "from fhnb import *\nsrv = serve_nb(app)",
-         "preview('/')",
-         "p = preview('/')\np.proxy = 'kernel'\np"]
+CELLS = [*SETUP, FHNB, "p = preview('/')\np.proxy = 'kernel'\np"]   # the todo app of bench/preview.py, previewed twice
 ROUTES = ['direct', 'kernel']
 
 # Reload preview `n`; resolve with ms until its iframe's next `load`.
@@ -65,12 +60,12 @@ def measure(page, repeats:int) -> dict:
             if i: times[r, 'page'].append(ms); times[r, 'swap'].append(swap)
     return {k: statistics.median(v) for k, v in times.items()}
 
-def main(repeats:int, nodelay:bool=False):
+def main(repeats:int, lab_args:tuple=()):
     from playwright.sync_api import sync_playwright
     root = Path(tempfile.mkdtemp(prefix='fhnb-bench-'))
     (root/'data').mkdir()
     write_notebook(root/'bench.ipynb', *CELLS)
-    lab = JupyterLab(root, extra_args=('--ServerApp.jpserver_extensions=fhnb.bridge=True',) if nodelay else ())
+    lab = JupyterLab(root, extra_args=tuple(lab_args))
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -90,6 +85,6 @@ def main(repeats:int, nodelay:bool=False):
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--repeats', type=int, default=9)
-    ap.add_argument('--nodelay', action='store_true', help="load fhnb's Jupyter server extension (TCP_NODELAY on kernel websockets)")
+    ap.add_argument('--lab-arg', action='append', default=[], help='an argument for `jupyter lab` (repeatable)')
     a = ap.parse_args()
-    main(a.repeats, a.nodelay)
+    main(a.repeats, a.lab_arg)

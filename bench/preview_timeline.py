@@ -30,7 +30,7 @@ EVENTS = '''async (code) => {
   kernel.anyMessage.connect(onAny); kernel.iopubMessage.connect(onIopub);
   const loaded = new WeakSet();
   return await new Promise((resolve) => {
-    const finish = (f) => requestAnimationFrame(() => {
+    const finish = () => requestAnimationFrame(() => {
       mark('next animation frame'); obs.disconnect(); kernel.anyMessage.disconnect(onAny); kernel.iopubMessage.disconnect(onIopub);
       document.removeEventListener('load', onLoad, true);
       resolve([ev, performance.timeOrigin + t0]); });
@@ -38,7 +38,7 @@ EVENTS = '''async (code) => {
       if (cell.node.querySelector('.jp-OutputArea-output')) mark('output in the cell');
       const f = cell.node.querySelector('.jp-OutputArea iframe');
       if (f && f.getAttribute('src')) mark('iframe in the output');
-      if (f && loaded.has(f) && !f.__timed) { f.__timed = true; finish(f); } };
+      if (f && loaded.has(f) && !f.__timed) { f.__timed = true; finish(); } };
     const onLoad = (e) => { if (e.target.tagName === 'IFRAME' && e.target.getAttribute('src')) { loaded.add(e.target); watch(); } };
     document.addEventListener('load', onLoad, true);
     const obs = new MutationObserver(watch);
