@@ -8,7 +8,9 @@ installed fhnb has it (the wheel's config file; `make` puts the same file in the
 Times are taken in the page with `performance.now()`:
 
 - visible: from asking JupyterLab to run the preview cell to the iframe that cell's output shows being in
-  the output with its page and scripts loaded (`load`), +1 animation frame.
+  the output with its page and scripts loaded (`load`), +1 animation frame. The cell is written and the page has
+  settled before it runs, as when a user runs a cell they typed (`SETTLE`): run at once after inserting it, JupyterLab's
+  rendering of the new cell held up the kernel's first answer by 10-13 ms, in both columns.
 - refresh: from the browser seeing a cell that redefines `/` finish (its execution count arrives) to the
   new page shown (+1 animation frame): for fhnb, its page reporting the morph done (`refreshed`), or the
   `load` of the page when it reloads in full; for `HTMX()`, the `load` of its new iframe. fhnb's preview
@@ -50,13 +52,18 @@ SWAP = '''async (title) => {
     setTimeout(() => resolve(-1), 10000);
   }); }'''
 
-# Add a cell at the end with `code`, run it, resolve with ms until its output's iframe has loaded a page.
+# Wait for the page to settle after a cell's source was set, as it has when a user runs a cell they typed: the editor's
+# update and JupyterLab's rendering of a new cell are done (two animation frames, then an idle moment).
+SETTLE = 'await new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(() => requestIdleCallback(ok, { timeout: 1000 }))));'
+
+# Add a cell at the end with `code`, let the page settle, run it, resolve with ms until its output's iframe has loaded a page.
 VISIBLE = '''async (code) => {
   const app = window.jupyterapp, nb = app.shell.currentWidget.content;
   nb.activeCellIndex = nb.widgets.length - 1;
   await app.commands.execute('notebook:insert-cell-below');
   const cell = nb.widgets[nb.activeCellIndex];
   cell.model.sharedModel.setSource(code);
+  SETTLE
   return await new Promise((resolve) => {
     // an iframe can load before it is in the output (fhnb parks a preview's page while the output is on its way): loads seen anywhere count
     const loaded = new WeakSet(), onLoad = (e) => { if (e.target.tagName === 'IFRAME' && e.target.getAttribute('src')) { loaded.add(e.target); watch(); } };
@@ -69,14 +76,15 @@ VISIBLE = '''async (code) => {
     const t0 = performance.now();
     app.commands.execute('notebook:run-cell');
     setTimeout(() => resolve([-1, cell.node.innerHTML.slice(0, 3000)]), 30000);
-  }); }'''
+  }); }'''.replace('SETTLE', SETTLE)
 
-# Run cell `ri` (set to `code`); resolve with [ms from its execution count arriving to the next load of the iframe in
+# Run cell `ri` (set to `code`, the page settled); resolve with [ms from its execution count arriving to the next load of the iframe in
 # cell `pi`, ms from starting it]. With `rerun`, re-run cell `pi` as soon as `ri` finished (the manual step).
 REFRESH = '''async ([code, ri, pi, rerun]) => {
   const app = window.jupyterapp, nb = app.shell.currentWidget.content;
   const rc = nb.widgets[ri], pc = nb.widgets[pi];
   rc.model.sharedModel.setSource(code);
+  SETTLE
   return await new Promise((resolve) => {
     let done = null, t0;
     const hooked = new Set();
@@ -101,7 +109,7 @@ REFRESH = '''async ([code, ri, pi, rerun]) => {
     t0 = performance.now();
     app.commands.execute('notebook:run-cell');
     setTimeout(() => resolve([null, null]), 30000);
-  }); }'''
+  }); }'''.replace('SETTLE', SETTLE)
 
 def wait_idle(page):
     page.wait_for_function("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle' && "

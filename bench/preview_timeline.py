@@ -13,15 +13,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent/'tests'))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import CHROMIUM, CHROMIUM_ARGS, JupyterLab, write_notebook, open_notebook, run_all_cells
-from preview import SETUP, FHNB, REF, wait_idle
+from preview import SETUP, FHNB, REF, SETTLE, wait_idle
 
-# Add a cell with `code`, run it; resolve with {event: ms} once its output's iframe has loaded, +1 animation frame.
+# Add a cell with `code`, let the page settle (`SETTLE`), run it; resolve with {event: ms} once its output's iframe has loaded, +1 animation frame.
 EVENTS = '''async (code) => {
   const app = window.jupyterapp, nb = app.shell.currentWidget.content, kernel = app.shell.currentWidget.sessionContext.session.kernel;
   nb.activeCellIndex = nb.widgets.length - 1;
   await app.commands.execute('notebook:insert-cell-below');
   const cell = nb.widgets[nb.activeCellIndex];
   cell.model.sharedModel.setSource(code);
+  SETTLE
   let t0 = 0;
   const ev = {}, mark = (k) => { if (!(k in ev)) ev[k] = performance.now() - t0; };
   const name = (m) => m.header.msg_type + (m.header.msg_type === 'status' ? ' ' + m.content.execution_state : '');
@@ -45,7 +46,7 @@ EVENTS = '''async (code) => {
     obs.observe(cell.node, { subtree: true, childList: true, attributes: true });
     t0 = performance.now();
     app.commands.execute('notebook:run-cell');
-  }); }'''
+  }); }'''.replace('SETTLE', SETTLE)
 NAVIGATION = ('requestStart', 'responseStart', 'responseEnd', 'domInteractive', 'loadEventStart')
 
 def run_once(page, code:str) -> dict:
