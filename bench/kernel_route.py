@@ -15,12 +15,12 @@ JupyterLab loads fhnb's Jupyter server extension (`fhnb.bridge`: TCP_NODELAY on 
 Target (issue 16): the kernel route within 1.5x the direct one for the page, 2x for the swap. Medians over repeats;
 the machine is shared: expect noise.
 """
-import argparse, statistics, sys, tempfile
+import statistics, sys, tempfile
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent/'tests'))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import CHROMIUM, CHROMIUM_ARGS, JupyterLab, write_notebook, open_notebook, run_all_cells
-from preview import SETUP, FHNB
+from preview import SETUP, FHNB, run_main
 
 CELLS = [*SETUP, FHNB, "p = preview('/')\np.proxy = 'kernel'\np"]   # the todo app of bench/preview.py, previewed twice
 ROUTES = ['direct', 'kernel']
@@ -82,9 +82,4 @@ def main(repeats:int, lab_args:tuple=()):
         d, kr = res['direct', k], res['kernel', k]
         print(f'{k}: direct {d:.1f} ms, kernel {kr:.1f} ms, kernel/direct {kr / d:.2f}x (median of {repeats})')
 
-if __name__ == '__main__':
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--repeats', type=int, default=9)
-    ap.add_argument('--lab-arg', action='append', default=[], help='an argument for `jupyter lab` (repeatable)')
-    a = ap.parse_args()
-    main(a.repeats, a.lab_arg)
+if __name__ == '__main__': run_main(main, __doc__, 9)

@@ -170,9 +170,12 @@ def main(repeats:int, lab_args:tuple=()):
     print(f'\nfhnb refresh from starting the route cell: {s[0]:.0f} ms median [{s[1]:.0f}–{s[2]:.0f}]')
     return res
 
-if __name__ == '__main__':
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--repeats', type=int, default=7)
+def run_main(main, doc:str, repeats:int):
+    "The command line of the JupyterLab benchmarks: `main(--repeats, [--lab-arg ...])`, described by `doc`'s first line."
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument('--repeats', type=int, default=repeats)
     ap.add_argument('--lab-arg', action='append', default=[], help='an argument for `jupyter lab` (repeatable)')
     a = ap.parse_args()
     main(a.repeats, a.lab_arg)
+
+if __name__ == '__main__': run_main(main, __doc__, 7)

@@ -8,12 +8,12 @@ the kernel's messages as JupyterLab receives them (`recv`) and handles them (`ha
 in the output, the page's own navigation timing (request, response, parsed, `load`) and the next animation frame (what
 `bench/preview.py` calls visible).
 """
-import argparse, statistics, sys, tempfile
+import statistics, sys, tempfile
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent/'tests'))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import CHROMIUM, CHROMIUM_ARGS, JupyterLab, write_notebook, open_notebook, run_all_cells
-from preview import SETUP, FHNB, REF, SETTLE, wait_idle
+from preview import SETUP, FHNB, REF, SETTLE, wait_idle, run_main
 
 # Add a cell with `code`, let the page settle (`SETTLE`), run it; resolve with {event: ms} once its output's iframe has loaded, +1 animation frame.
 EVENTS = '''async (code) => {
@@ -84,9 +84,4 @@ def main(repeats:int, lab_args:tuple=()):
     a, b = statistics.median(of(FHNB, 'next animation frame')), statistics.median(of(REF, 'next animation frame'))
     print(f'\nvisible: fhnb {a:.0f} ms, HTMX() {b:.0f} ms, ratio {a/b:.2f}')
 
-if __name__ == '__main__':
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--repeats', type=int, default=9)
-    ap.add_argument('--lab-arg', action='append', default=[], help='an argument for `jupyter lab` (repeatable)')
-    a = ap.parse_args()
-    main(a.repeats, a.lab_arg)
+if __name__ == '__main__': run_main(main, __doc__, 9)
