@@ -41,14 +41,14 @@ const routes = (globalThis.__fhnbRoutes ??= new Map());
 const mayTryDirect = (mode) => mode === 'direct' || (mode === 'auto' && LOOPBACK.has(location.hostname));
 
 /**
- * The server's URL for this browser to reach directly: under the host name of JupyterLab's own page when both are loopback
- * names, so that the page is same-site with JupyterLab. A page at 127.0.0.1 in JupyterLab at localhost is cross-site: the
- * browser would neither keep nor send the app's session cookie (SameSite=Lax), and each request would start a new session.
+ * The direct route to the server at `url`: under the host name of JupyterLab's own page when both are loopback names, so
+ * that the page is same-site with JupyterLab. A page at 127.0.0.1 in JupyterLab at localhost is cross-site: the browser
+ * would neither keep nor send the app's session cookie (SameSite=Lax), and each request would start a new session.
  */
-function directRoot(url) {
+function directRoute(url) {
   const u = new URL(url);
   if ((location.hostname === 'localhost' || location.hostname === '127.0.0.1') && LOOPBACK.has(u.hostname)) u.hostname = location.hostname;
-  return u.origin;
+  return { mode: 'direct', root: u.origin };
 }
 
 /** Whether the server answers at `route` now. @param {{mode: string, root: string}} route */
@@ -58,7 +58,7 @@ const healthy = (route) => answers(`${route.root}/_fhnb/health`, route.mode === 
 function findRoute(url, port, mode) {
   const key = `${url}|${port}|${mode}`;
   if (routes.has(key)) return routes.get(key);
-  const direct = { mode: 'direct', root: directRoot(url) }, proxy = { mode: 'proxy', root: `${jupyterBase()}proxy/${port}` };
+  const direct = directRoute(url), proxy = { mode: 'proxy', root: `${jupyterBase()}proxy/${port}` };
   const found = (async () => {
     if (mode === 'direct') return direct;
     if (mode === 'jupyter-server-proxy') return proxy;
@@ -365,7 +365,7 @@ function connect(v) {
   const { model } = v;
   const [url, port, mode] = ['url', 'port', 'proxy'].map((k) => model.get(k));
   // On a local JupyterLab the direct URL nearly always works: start loading it while the first probe runs.
-  if (mayTryDirect(mode) && !routes.has(`${url}|${port}|${mode}`)) { v.route = { mode: 'direct', root: directRoot(url) }; load(v, v.current); }
+  if (mayTryDirect(mode) && !routes.has(`${url}|${port}|${mode}`)) { v.route = directRoute(url); load(v, v.current); }
   findRoute(url, port, mode).then((r) => {
     if (!v.alive) return;
     const same = v.route && v.route.root === r.root;
