@@ -15,12 +15,10 @@ JupyterLab loads fhnb's Jupyter server extension (`fhnb.bridge`: TCP_NODELAY on 
 Target (issue 16): the kernel route within 1.5x the direct one for the page, 2x for the swap. Medians over repeats;
 the machine is shared: expect noise.
 """
-import statistics, sys, tempfile
+import statistics, sys
 from pathlib import Path
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent/'tests'))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import CHROMIUM, CHROMIUM_ARGS, JupyterLab, write_notebook, open_notebook, run_all_cells
-from preview import SETUP, FHNB, run_main
+from preview import SETUP, FHNB, notebook_page, run_main
 
 CELLS = [*SETUP, FHNB, "p = preview('/')\np.proxy = 'kernel'\np"]   # the todo app of bench/preview.py, previewed twice
 ROUTES = ['direct', 'kernel']
@@ -61,23 +59,11 @@ def measure(page, repeats:int) -> dict:
     return {k: statistics.median(v) for k, v in times.items()}
 
 def main(repeats:int, lab_args:tuple=()):
-    from playwright.sync_api import sync_playwright
-    root = Path(tempfile.mkdtemp(prefix='fhnb-bench-'))
-    (root/'data').mkdir()
-    write_notebook(root/'bench.ipynb', *CELLS)
-    lab = JupyterLab(root, extra_args=tuple(lab_args))
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={'width': 1280, 'height': 900})
-            open_notebook(page, lab, 'bench.ipynb')
-            run_all_cells(page)
-            routes = [page.locator('.fhnb-preview').nth(n).get_attribute('data-route') for n in range(2)]
-            assert routes == ROUTES, routes
-            for n in range(2): frame(page, n)
-            res = measure(page, repeats)
-            browser.close()
-    finally: lab.stop()
+    with notebook_page(CELLS, lab_args) as page:
+        routes = [page.locator('.fhnb-preview').nth(n).get_attribute('data-route') for n in range(2)]
+        assert routes == ROUTES, routes
+        for n in range(2): frame(page, n)
+        res = measure(page, repeats)
     for k in ('page', 'swap'):
         d, kr = res['direct', k], res['kernel', k]
         print(f'{k}: direct {d:.1f} ms, kernel {kr:.1f} ms, kernel/direct {kr / d:.2f}x (median of {repeats})')

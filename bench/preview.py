@@ -23,7 +23,8 @@ Times are taken in the page with `performance.now()`:
 
 Medians over repeats, fhnb and the reference interleaved. The machine is shared: expect noise.
 """
-import argparse, statistics, sys, tempfile, time
+import argparse, statistics, sys, tempfile
+from contextlib import contextmanager
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent/'tests'))
 from harness import CHROMIUM, CHROMIUM_ARGS, JupyterLab, write_notebook, open_notebook, run_all_cells
@@ -56,14 +57,20 @@ SWAP = '''async (title) => {
 # update and JupyterLab's rendering of a new cell are done (two animation frames, then an idle moment).
 SETTLE = 'await new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(() => requestIdleCallback(ok, { timeout: 1000 }))));'
 
-# Add a cell at the end with `code`, let the page settle, run it, resolve with ms until its output's iframe has loaded a page.
-VISIBLE = '''async (code) => {
-  const app = window.jupyterapp, nb = app.shell.currentWidget.content;
+# In a function of `code`: add a cell at the end with `code` and let the page settle; `app`, `nb` and the `cell` for what follows.
+NEW_CELL = '''const app = window.jupyterapp, nb = app.shell.currentWidget.content;
   nb.activeCellIndex = nb.widgets.length - 1;
   await app.commands.execute('notebook:insert-cell-below');
   const cell = nb.widgets[nb.activeCellIndex];
   cell.model.sharedModel.setSource(code);
-  SETTLE
+  ''' + SETTLE
+
+# Add a cell at the end with `code`; resolve with its index.
+ADD_CELL = '''async (code) => { NEW_CELL; return nb.activeCellIndex; }'''.replace('NEW_CELL', NEW_CELL)
+
+# Add a cell at the end with `code`, let the page settle, run it, resolve with ms until its output's iframe has loaded a page.
+VISIBLE = '''async (code) => {
+  NEW_CELL
   return await new Promise((resolve) => {
     // an iframe can load before it is in the output (fhnb parks a preview's page while the output is on its way): loads seen anywhere count
     const loaded = new WeakSet(), onLoad = (e) => { if (e.target.tagName === 'IFRAME' && e.target.getAttribute('src')) { loaded.add(e.target); watch(); } };
@@ -76,7 +83,7 @@ VISIBLE = '''async (code) => {
     const t0 = performance.now();
     app.commands.execute('notebook:run-cell');
     setTimeout(() => resolve([-1, cell.node.innerHTML.slice(0, 3000)]), 30000);
-  }); }'''.replace('SETTLE', SETTLE)
+  }); }'''.replace('NEW_CELL', NEW_CELL)
 
 # Run cell `ri` (set to `code`, the page settled); resolve with [ms from its execution count arriving to the next load of the iframe in
 # cell `pi`, ms from starting it]. With `rerun`, re-run cell `pi` as soon as `ri` finished (the manual step).
@@ -117,49 +124,53 @@ def wait_idle(page):
 
 def stats(xs): return statistics.median(xs), min(xs), max(xs)
 
-def main(repeats:int, lab_args:tuple=()):
+@contextmanager
+def notebook_page(cells:list, lab_args:tuple=()):
+    "A Chromium page with a notebook of `cells` open in a new JupyterLab (given `lab_args`), its cells run; both stopped after."
     from playwright.sync_api import sync_playwright
     root = Path(tempfile.mkdtemp(prefix='fhnb-bench-')); (root/'data').mkdir()
-    write_notebook(root/'bench.ipynb', *SETUP)
+    write_notebook(root/'bench.ipynb', *cells)
     lab = JupyterLab(root, extra_args=tuple(lab_args))
-    res = {k: [] for k in ('visible fhnb', 'visible ref', 'refresh fhnb', 'refresh ref', 'refresh fhnb from start', 'swap fhnb', 'swap ref')}
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_context(viewport={'width': 1280, 'height': 900}).new_page()
             open_notebook(page, lab, 'bench.ipynb'); run_all_cells(page)
-            for code in (FHNB, REF): page.evaluate(VISIBLE, code); wait_idle(page)   # warm-up: widget ESM, connections
-            for _ in range(repeats):
-                for name, code in (('visible fhnb', FHNB), ('visible ref', REF)):
-                    ms, _i = page.evaluate(VISIBLE, code); wait_idle(page)
-                    if ms >= 0: res[name].append(ms)
-                    else: print(f'{name}: no page within 30 s', file=sys.stderr)
-                    page.evaluate("() => window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs')")
-            # refresh: one route cell, one preview cell, one HTMX() cell
-            run = lambda code: page.evaluate(VISIBLE, code)[1]
-            ri = page.evaluate("async () => { const app = window.jupyterapp, nb = app.shell.currentWidget.content;"
-                               "nb.activeCellIndex = nb.widgets.length - 1; await app.commands.execute('notebook:insert-cell-below');"
-                               "nb.widgets[nb.activeCellIndex].model.sharedModel.setSource('x = 0'); return nb.activeCellIndex; }")
-            pi = run(FHNB); wait_idle(page)
-            hi = run(REF); wait_idle(page)
-            frames = [page.evaluate_handle("i => window.jupyterapp.shell.currentWidget.content.widgets[i].node.querySelector('.jp-OutputArea iframe')", i)
-                      .as_element().content_frame() for i in (pi, hi)]
-            for f in frames: f.wait_for_selector('#list')
-            for n in range(repeats):
-                for name, f in zip(('swap fhnb', 'swap ref'), frames):
-                    f.frame_element().scroll_into_view_if_needed()   # Chrome runs no animation frames in an off-screen iframe
-                    ms = f.evaluate(SWAP, f'{name} {n}')
-                    if ms >= 0: res[name].append(ms)
-                    else: print(f'{name}: no row within 10 s in {f.url}', file=sys.stderr)
-            for n in range(repeats):
-                d, s = page.evaluate(REFRESH, [ROUTE.format(n=f'{n}a'), ri, pi, False]); wait_idle(page)
-                if d is not None: res['refresh fhnb'].append(d); res['refresh fhnb from start'].append(s)
-                else: print('refresh fhnb: no reload within 30 s', file=sys.stderr)
-                d, s = page.evaluate(REFRESH, [ROUTE.format(n=f'{n}b'), ri, hi, True]); wait_idle(page)
-                if d is not None: res['refresh ref'].append(d)
-                else: print('refresh ref: no page within 30 s', file=sys.stderr)
-            browser.close()
+            try: yield page
+            finally: browser.close()
     finally: lab.stop()
+
+def main(repeats:int, lab_args:tuple=()):
+    res = {k: [] for k in ('visible fhnb', 'visible ref', 'refresh fhnb', 'refresh ref', 'refresh fhnb from start', 'swap fhnb', 'swap ref')}
+    with notebook_page(SETUP, lab_args) as page:
+        for code in (FHNB, REF): page.evaluate(VISIBLE, code); wait_idle(page)   # warm-up: widget ESM, connections
+        for _ in range(repeats):
+            for name, code in (('visible fhnb', FHNB), ('visible ref', REF)):
+                ms, _i = page.evaluate(VISIBLE, code); wait_idle(page)
+                if ms >= 0: res[name].append(ms)
+                else: print(f'{name}: no page within 30 s', file=sys.stderr)
+                page.evaluate("() => window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs')")
+        # refresh: one route cell, one preview cell, one HTMX() cell
+        run = lambda code: page.evaluate(VISIBLE, code)[1]
+        ri = page.evaluate(ADD_CELL, 'x = 0')
+        pi = run(FHNB); wait_idle(page)
+        hi = run(REF); wait_idle(page)
+        frames = [page.evaluate_handle("i => window.jupyterapp.shell.currentWidget.content.widgets[i].node.querySelector('.jp-OutputArea iframe')", i)
+                  .as_element().content_frame() for i in (pi, hi)]
+        for f in frames: f.wait_for_selector('#list')
+        for n in range(repeats):
+            for name, f in zip(('swap fhnb', 'swap ref'), frames):
+                f.frame_element().scroll_into_view_if_needed()   # Chrome runs no animation frames in an off-screen iframe
+                ms = f.evaluate(SWAP, f'{name} {n}')
+                if ms >= 0: res[name].append(ms)
+                else: print(f'{name}: no row within 10 s in {f.url}', file=sys.stderr)
+        for n in range(repeats):
+            d, s = page.evaluate(REFRESH, [ROUTE.format(n=f'{n}a'), ri, pi, False]); wait_idle(page)
+            if d is not None: res['refresh fhnb'].append(d); res['refresh fhnb from start'].append(s)
+            else: print('refresh fhnb: no reload within 30 s', file=sys.stderr)
+            d, s = page.evaluate(REFRESH, [ROUTE.format(n=f'{n}b'), ri, hi, True]); wait_idle(page)
+            if d is not None: res['refresh ref'].append(d)
+            else: print('refresh ref: no page within 30 s', file=sys.stderr)
     print(f'\npreview benchmark: {repeats} repeats, ms (median [min–max]); shared 2-core machine, noisy\n')
     print('| measure | fhnb `preview` | fasthtml `HTMX()` | ratio | manual steps (fhnb / ref) |')
     print('|---|---|---|---|---|')

@@ -8,21 +8,15 @@ the kernel's messages as JupyterLab receives them (`recv`) and handles them (`ha
 in the output, the page's own navigation timing (request, response, parsed, `load`) and the next animation frame (what
 `bench/preview.py` calls visible).
 """
-import statistics, sys, tempfile
+import statistics, sys
 from pathlib import Path
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent/'tests'))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import CHROMIUM, CHROMIUM_ARGS, JupyterLab, write_notebook, open_notebook, run_all_cells
-from preview import SETUP, FHNB, REF, SETTLE, wait_idle, run_main
+from preview import SETUP, FHNB, REF, NEW_CELL, notebook_page, wait_idle, run_main
 
-# Add a cell with `code`, let the page settle (`SETTLE`), run it; resolve with {event: ms} once its output's iframe has loaded, +1 animation frame.
+# Add a cell with `code`, let the page settle (`NEW_CELL`), run it; resolve with {event: ms} once its output's iframe has loaded, +1 animation frame.
 EVENTS = '''async (code) => {
-  const app = window.jupyterapp, nb = app.shell.currentWidget.content, kernel = app.shell.currentWidget.sessionContext.session.kernel;
-  nb.activeCellIndex = nb.widgets.length - 1;
-  await app.commands.execute('notebook:insert-cell-below');
-  const cell = nb.widgets[nb.activeCellIndex];
-  cell.model.sharedModel.setSource(code);
-  SETTLE
+  NEW_CELL
+  const kernel = app.shell.currentWidget.sessionContext.session.kernel;
   let t0 = 0;
   const ev = {}, mark = (k) => { if (!(k in ev)) ev[k] = performance.now() - t0; };
   const name = (m) => m.header.msg_type + (m.header.msg_type === 'status' ? ' ' + m.content.execution_state : '');
@@ -46,7 +40,7 @@ EVENTS = '''async (code) => {
     obs.observe(cell.node, { subtree: true, childList: true, attributes: true });
     t0 = performance.now();
     app.commands.execute('notebook:run-cell');
-  }); }'''.replace('SETTLE', SETTLE)
+  }); }'''.replace('NEW_CELL', NEW_CELL)
 NAVIGATION = ('requestStart', 'responseStart', 'responseEnd', 'domInteractive', 'loadEventStart')
 
 def run_once(page, code:str) -> dict:
@@ -60,21 +54,11 @@ def run_once(page, code:str) -> dict:
     return ev
 
 def main(repeats:int, lab_args:tuple=()):
-    from playwright.sync_api import sync_playwright
-    root = Path(tempfile.mkdtemp(prefix='fhnb-bench-')); (root/'data').mkdir()
-    write_notebook(root/'bench.ipynb', *SETUP)
-    lab = JupyterLab(root, extra_args=tuple(lab_args))
     runs = {FHNB: [], REF: []}
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_context(viewport={'width': 1280, 'height': 900}).new_page()
-            open_notebook(page, lab, 'bench.ipynb'); run_all_cells(page)
-            for code in (FHNB, REF): run_once(page, code)   # warm-up: widget ESM, connections
-            for _ in range(repeats):
-                for code in runs: runs[code].append(run_once(page, code))
-            browser.close()
-    finally: lab.stop()
+    with notebook_page(SETUP, lab_args) as page:
+        for code in (FHNB, REF): run_once(page, code)   # warm-up: widget ESM, connections
+        for _ in range(repeats):
+            for code in runs: runs[code].append(run_once(page, code))
     cell = lambda xs: f'{statistics.median(xs):.1f} [{min(xs):.0f}–{max(xs):.0f}]' if xs else '–'
     of = lambda code, k: [r[k] for r in runs[code] if k in r]
     events = sorted({k for rs in runs.values() for r in rs for k in r}, key=lambda k: statistics.median(of(FHNB, k) or of(REF, k)))
