@@ -165,20 +165,22 @@ def serve_command(spec:str|None=None, host:str|None=None, port:int|None=None, wo
 
 # %% ../nbs/08_cli.ipynb #3f7cead4
 def lab_command(port:int=0, # 0: JupyterLab picks its own default
-                extra:list[str]|None=None # further arguments for `jupyter lab`
+                extra:list[str]|None=None # further arguments for `jupyter lab`: an option here replaces fhnb's own of that name
                ) -> list[str]:
     "The `jupyter lab` command line `fhnb lab` runs."
     from fhnb.settings import find_settings
     f = find_settings()
     root = f.parent if f else Path.cwd()
-    cmd = [sys.executable, '-m', 'jupyter', 'lab', f'--ServerApp.root_dir={root}', '--no-browser']
-    cmd.append('--ServerApp.jpserver_extensions=fhnb.bridge=True')   # small widget messages sent at once: previews on the kernel route (`fhnb.bridge`)
+    ours = [f'--ServerApp.root_dir={root}', '--no-browser']
+    ours.append('--ServerApp.jpserver_extensions=fhnb.bridge=True')   # small widget messages sent at once: previews on the kernel route (`fhnb.bridge`)
     nbs = root/'nbs'
     if nbs.is_dir():   # open the notebooks: a project's app notebook, else the folder (LabApp's own default_url wins over ServerApp's)
-        cmd.append(f"--LabApp.default_url=/lab/tree/nbs{'/00_app.ipynb' if (nbs/'00_app.ipynb').is_file() else ''}")
-    if port: cmd.append(f'--port={port}')
-    if hasattr(os, 'geteuid') and os.geteuid() == 0: cmd.append('--allow-root')
-    return cmd + list(extra or [])
+        ours.append(f"--LabApp.default_url=/lab/tree/nbs{'/00_app.ipynb' if (nbs/'00_app.ipynb').is_file() else ''}")
+    if port: ours.append(f'--port={port}')
+    if hasattr(os, 'geteuid') and os.geteuid() == 0: ours.append('--allow-root')
+    extra = list(extra or [])
+    given = {a.split('=', 1)[0] for a in extra}
+    return [sys.executable, '-m', 'jupyter', 'lab'] + [a for a in ours if a.split('=', 1)[0] not in given] + extra
 
 # %% ../nbs/08_cli.ipynb #739557ff
 def settings_lines() -> list[str]:
