@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
-# the wheel's data-file, which an editable install leaves out: Jupyter loads fhnb's server extension (fhnb.bridge, TCP_NODELAY)
+# the wheel's data-file, which an editable install leaves out: Jupyter loads fhnb's server extension (fhnb.extension)
 	install -D -m 644 jupyter-config/jupyter_server_config.d/fhnb.json $(VENV)/etc/jupyter/jupyter_server_config.d/fhnb.json
 	touch $@
 

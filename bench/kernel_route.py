@@ -1,6 +1,6 @@
 """Kernel route benchmark: one app's preview by the direct route and by the kernel route (issue 16), in one JupyterLab.
 
-    .venv/bin/python bench/kernel_route.py [--repeats 9] [--lab-arg=--ServerApp.jpserver_extensions=fhnb.bridge=False]
+    .venv/bin/python bench/kernel_route.py [--repeats 9] [--lab-arg=--ServerApp.jpserver_extensions=fhnb.extension=False]
 
 One notebook shows `/` twice: the first preview takes the direct route, the second is put on the kernel route
 (`Preview.proxy = 'kernel'`: the page and its requests over the widget's comm). Times are taken in the page with
@@ -9,8 +9,9 @@ One notebook shows `/` twice: the first preview takes the direct route, the seco
 - page: from clicking the preview's reload button to the iframe's `load` (page, scripts and assets loaded).
 - swap: from clicking Add in the page to the new row in the list (an HTMX POST and its swap).
 
-JupyterLab loads fhnb's Jupyter server extension (`fhnb.bridge`: TCP_NODELAY on kernel websockets) as an installed fhnb has it
-(the wheel's config file; `make` puts the same file in the venv); the `--lab-arg` above measures without it.
+JupyterLab loads fhnb's Jupyter server extension (`fhnb.extension`: TCP_NODELAY on kernel websockets, the widget's
+code served) as an installed fhnb has it (the wheel's config file; `make` puts the same file in the venv); the
+`--lab-arg` above measures without it.
 
 Target (issue 16): the kernel route within 1.5x the direct one for the page, 2x for the swap. Medians over repeats;
 the machine is shared: expect noise.

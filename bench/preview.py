@@ -1,10 +1,12 @@
 """Preview benchmark: fhnb's `preview` against fasthtml's `HTMX()` iframe, in a real JupyterLab driven by Chromium.
 
-    .venv/bin/python bench/preview.py [--repeats 7] [--lab-arg=--ServerApp.jpserver_extensions=fhnb.bridge=False]
+    .venv/bin/python bench/preview.py [--repeats 7] [--lab-arg=--ServerApp.jpserver_extensions=fhnb.extension=False]
 
 Both show the same app from the kernel's server (fhnb's `NbServer`), so the comparison is about the
-preview, not the server. JupyterLab loads fhnb's server extension (`fhnb.bridge`: TCP_NODELAY on kernel websockets) as an
-installed fhnb has it (the wheel's config file; `make` puts the same file in the venv); the `--lab-arg` above measures without it.
+preview, not the server. JupyterLab loads fhnb's server extension (`fhnb.extension`: TCP_NODELAY on kernel websockets,
+the widget's code served for a page to import once) as an installed fhnb has it (the wheel's config file; `make` puts
+the same file in the venv); the `--lab-arg` above measures without it. A warm-up preview of each kind runs first: the
+first fhnb preview of a kernel brings its code as text, and tells the kernel where JupyterLab serves it.
 Times are taken in the page with `performance.now()`:
 
 - visible: from asking JupyterLab to run the preview cell to the iframe that cell's output shows being in
@@ -143,7 +145,7 @@ def notebook_page(cells:list, lab_args:tuple=()):
 def main(repeats:int, lab_args:tuple=()):
     res = {k: [] for k in ('visible fhnb', 'visible ref', 'refresh fhnb', 'refresh ref', 'refresh fhnb from start', 'swap fhnb', 'swap ref')}
     with notebook_page(SETUP, lab_args) as page:
-        for code in (FHNB, REF): page.evaluate(VISIBLE, code); wait_idle(page)   # warm-up: widget ESM, connections
+        for code in (FHNB, REF): page.evaluate(VISIBLE, code); wait_idle(page)   # warm-up: connections; the kernel learns where the widget's code is
         for _ in range(repeats):
             for name, code in (('visible fhnb', FHNB), ('visible ref', REF)):
                 ms, _i = page.evaluate(VISIBLE, code); wait_idle(page)

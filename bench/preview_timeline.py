@@ -1,7 +1,7 @@
 """Where a preview's visible time goes: the events from running the preview cell to its page loaded, fhnb's `preview` next to
 fasthtml's `HTMX()`, in a real JupyterLab driven by Chromium.
 
-    .venv/bin/python bench/preview_timeline.py [--repeats 9] [--lab-arg=--ServerApp.jpserver_extensions=fhnb.bridge=False]
+    .venv/bin/python bench/preview_timeline.py [--repeats 9] [--lab-arg=--ServerApp.jpserver_extensions=fhnb.extension=False]
 
 Same notebook and app as `bench/preview.py`. Each event is ms after asking JupyterLab to run the cell (median [min–max]):
 the kernel's messages as JupyterLab receives them (`recv`) and handles them (`handled`), the output in the cell, the iframe
@@ -56,7 +56,7 @@ def run_once(page, code:str) -> dict:
 def main(repeats:int, lab_args:tuple=()):
     runs = {FHNB: [], REF: []}
     with notebook_page(SETUP, lab_args) as page:
-        for code in (FHNB, REF): run_once(page, code)   # warm-up: widget ESM, connections
+        for code in (FHNB, REF): run_once(page, code)   # warm-up: connections; the kernel learns where the widget's code is
         for _ in range(repeats):
             for code in runs: runs[code].append(run_once(page, code))
     cell = lambda xs: f'{statistics.median(xs):.1f} [{min(xs):.0f}–{max(xs):.0f}]' if xs else '–'

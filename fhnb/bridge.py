@@ -99,21 +99,3 @@ def serve_message(widget,          # the `Preview` whose page asked
     if not isinstance(msg, dict) or msg.get('ask') != 'http': return
     body = bytes(buffers[0]) if buffers else b''
     answer(current_server(), widget.port, msg, body).add_done_callback(lambda f: widget.send(*f.result()))
-
-# %% ../nbs/14_bridge.ipynb #d8790bed
-def _without_nagle(open_):
-    "`open_` of a kernel websocket handler, with TCP_NODELAY set on its stream first."
-    async def open(self, *args, **kw):
-        self.set_nodelay(True)
-        return await open_(self, *args, **kw)
-    open._fhnb_nodelay = True
-    return open
-
-def _jupyter_server_extension_points(): return [{'module': 'fhnb.bridge'}]
-
-def _load_jupyter_server_extension(serverapp):
-    "Jupyter server extension: kernel websockets send small messages at once (TCP_NODELAY)."
-    from jupyter_server.services.kernels.websocket import KernelWebsocketHandler
-    if getattr(KernelWebsocketHandler.open, '_fhnb_nodelay', False): return
-    KernelWebsocketHandler.open = _without_nagle(KernelWebsocketHandler.open)
-    serverapp.log.info('fhnb: kernel websockets send small messages at once (TCP_NODELAY)')

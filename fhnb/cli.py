@@ -172,7 +172,7 @@ def lab_command(port:int=0, # 0: JupyterLab picks its own default
     f = find_settings()
     root = f.parent if f else Path.cwd()
     ours = [f'--ServerApp.root_dir={root}', '--no-browser']
-    ours.append('--ServerApp.jpserver_extensions=fhnb.bridge=True')   # small widget messages sent at once: previews on the kernel route (`fhnb.bridge`)
+    ours.append('--ServerApp.jpserver_extensions=fhnb.extension=True')   # small widget messages sent at once, the preview widget's code imported once a page (`fhnb.extension`)
     nbs = root/'nbs'
     if nbs.is_dir():   # open the notebooks: a project's app notebook, else the folder (LabApp's own default_url wins over ServerApp's)
         ours.append(f"--LabApp.default_url=/lab/tree/nbs{'/00_app.ipynb' if (nbs/'00_app.ipynb').is_file() else ''}")

@@ -21,6 +21,7 @@ from .server import NbServer, serve_nb, current_server
 from .kernel import current_cell, user_ns
 from .lint import lint as lint_page
 from .bridge import serve_message
+from .extension import is_widget_code
 
 _static = files('fhnb')/'static'   # the front end's files: preview.js, preview.css, frame.js
 
@@ -59,12 +60,25 @@ class Preview(anywidget.AnyWidget):
         "Opening the inspector sends the requests logged so far."
         if change['new']: self.requests = list(self._log)
 
+# %% ../nbs/03_preview.ipynb #43ebd9f3
+_widget_code = dict(url=None, pages=set())   # where JupyterLab serves the widget's code; the pages that said where (None: one could not)
+
+def _learn_code(msg:dict):
+    "A front end's `{ask: 'code', url}`: where its JupyterLab serves the widget's code, or `''` when that page cannot import it from there."
+    if msg.get('ask') != 'code': return
+    url = str(msg.get('url') or '')
+    u = urlsplit(url)
+    _widget_code['pages'].add(f'{u.scheme}://{u.netloc}' if is_widget_code(url) else None)
+    _widget_code['url'] = url if len(_widget_code['pages']) == 1 and None not in _widget_code['pages'] else None
+
 # %% ../nbs/03_preview.ipynb #dad2a433
 @patch
 def __init__(self:Preview, **kw):
-    super(Preview, self).__init__(**{**kw, 'key': kw.get('key') or uuid.uuid4().hex[:12]})   # in the comm's first message: no update to wait for
+    code = {'_esm': _widget_code['url']} if _widget_code['url'] else {}   # JupyterLab's copy of the code, once a page said where
+    super(Preview, self).__init__(**{**code, **kw, 'key': kw.get('key') or uuid.uuid4().hex[:12]})   # in the comm's first message: no update to wait for
     self._log = deque(maxlen=100)
     self.on_msg(lambda _, msg, buffers: _answer(self, msg))   # the front end's questions ('copy as test', below)
+    self.on_msg(lambda _, msg, buffers: _learn_code(msg))   # where JupyterLab serves the widget's code
     self.on_msg(lambda _, msg, buffers: serve_message(self, msg, buffers))   # its page's requests on the kernel route (`fhnb.bridge`)
 
 @patch

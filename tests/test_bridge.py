@@ -200,11 +200,12 @@ def test_busy_kernel_without_subshells_says_so(lab, page):
     assert 1500 < waited < 6000, waited
     assert pv.get_attribute('data-waiting') == 'false' and not pv.locator('.fhnb-wait').inner_text()
 
-def test_fhnb_lab_loads_the_nodelay_extension(tmp_path):
-    "`fhnb lab` loads `fhnb.bridge` as a Jupyter server extension, which turns Nagle's algorithm off on kernel websockets."
+def test_fhnb_lab_loads_its_extension(tmp_path):
+    "`fhnb lab` loads `fhnb.extension` as a Jupyter server extension: Nagle's algorithm off on kernel websockets, the widget's code served."
     from fhnb.cli import lab_command
     ext = next(a for a in lab_command() if a.startswith('--ServerApp.jpserver_extensions='))
     lab = JupyterLab(tmp_path, extra_args=(ext,))
     try: log = Path(lab.log.name).read_text()
     finally: lab.stop()
     assert 'fhnb: kernel websockets send small messages at once (TCP_NODELAY)' in log, log[-2000:]
+    assert "fhnb: the preview widget's code at /fhnb/widget/preview.js?v=" in log, log[-2000:]

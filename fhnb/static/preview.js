@@ -18,11 +18,40 @@ const DOWN = {
   stopped: "The kernel's server is not answering: this preview comes back by itself when serve_nb runs again.",
 };
 
-/** Jupyter's base URL (ends with '/'), from the page config JupyterLab and Notebook 7 embed. */
-function jupyterBase() {
+/** The page config JupyterLab and Notebook 7 embed ({} elsewhere). */
+function pageConfig() {
   const el = document.getElementById('jupyter-config-data');
-  if (el) { try { const c = JSON.parse(el.textContent); if (c.baseUrl) return c.baseUrl; } catch (e) { /* fall through */ } }
-  return document.body.dataset.baseUrl || '/';
+  try { return el ? JSON.parse(el.textContent) : {}; } catch (e) { return {}; }
+}
+
+/** Jupyter's base URL (ends with '/'). */
+const jupyterBase = () => pageConfig().baseUrl || document.body.dataset.baseUrl || '/';
+
+// ---------- the widget's code, imported once a page (fhnb/extension.py) ----------
+// anywidget imports code given as text anew for each preview; an http(s) address only once a page. Where JupyterLab
+// serves this code (fhnb's server extension names it in the page config), the kernel is told, and its later previews
+// give the address instead of the text.
+const isAddress = (esm) => /^https?:\/\//.test(esm || '');
+const codeTexts = (globalThis.__fhnbCodeTexts ??= new Map());   // address -> the code served there, for saved notebooks
+
+/**
+ * Tell the kernel where JupyterLab serves this code, once this page has imported it from there (which readies it for the
+ * next preview); or that this page cannot (no fhnb extension, or the import failed): then previews keep the text.
+ */
+function offerCode(model) {
+  if (isAddress(model.get('_esm'))) return;
+  const served = pageConfig().fhnbWidget, tell = (url) => { try { model.send({ ask: 'code', url }); } catch (e) { /* the kernel is gone */ } };
+  if (!served) return tell('');
+  const url = new URL(served.url, location.href).href;
+  requestIdleCallback(() => import(url).then(() => tell(url), () => tell('')), { timeout: 2000 });
+}
+
+/** Keep the text of the code at the model's address: a notebook is saved with the code itself, not with an address. */
+function keepCodeText(model) {
+  const url = model.get('_esm');
+  if (!isAddress(url) || codeTexts.has(url)) return;
+  codeTexts.set(url, null);
+  requestIdleCallback(() => fetch(url).then((r) => (r.ok ? r.text() : null)).then((t) => codeTexts.set(url, t), () => codeTexts.delete(url)), { timeout: 2000 });
 }
 
 /** True when `url` answers within `ms`. @param {string} url @param {RequestInit} opts */
@@ -397,6 +426,7 @@ function rememberSnapshots(manager) {
   for (const [id, m] of Object.entries(manager.get_state_sync({ drop_defaults: true }).state || {})) {
     if (!isPreview(m)) continue;
     const kept = Object.fromEntries(SAVED_KEYS.filter((k) => k in m.state).map((k) => [k, m.state[k]]));
+    if (isAddress(kept._esm) && codeTexts.get(kept._esm)) kept._esm = codeTexts.get(kept._esm);
     savedPreviews.set(id, { ...m, state: { ...kept, fhnb_saved: true } });
   }
 }
@@ -678,6 +708,8 @@ function render({ model, el }) {
   v.address.value = v.current;
   connect(v);
   keepSnapshots(model);
+  offerCode(model);
+  keepCodeText(model);
   return () => {
     v.alive = false;
     window.removeEventListener('message', onMessage);
