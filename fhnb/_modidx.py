@@ -176,6 +176,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                              'fhnb.kernel._hook_cells': ('kernel.html#_hook_cells', 'fhnb/kernel.py'),
                              'fhnb.kernel._kernel_server': ('kernel.html#_kernel_server', 'fhnb/kernel.py'),
                              'fhnb.kernel._load_previews': ('kernel.html#_load_previews', 'fhnb/kernel.py'),
+                             'fhnb.kernel._load_previews_ahead': ('kernel.html#_load_previews_ahead', 'fhnb/kernel.py'),
                              'fhnb.kernel._post_run_cell': ('kernel.html#_post_run_cell', 'fhnb/kernel.py'),
                              'fhnb.kernel._pre_run_cell': ('kernel.html#_pre_run_cell', 'fhnb/kernel.py'),
                              'fhnb.kernel._previews': ('kernel.html#_previews', 'fhnb/kernel.py'),

@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_kernel.ipynb #ea948fac
 from __future__ import annotations
-import sys
+import sys, threading
 from importlib import import_module
 from types import SimpleNamespace
 
@@ -57,9 +57,11 @@ current_cell = SimpleNamespace(running=False,   # a cell is computing
 
 # %% ../nbs/13_kernel.ipynb #bf28cdc6
 _before = {}   # as the running cell found them: whether the notebook's `app` was served, what previews show
+_ahead = []    # the thread that loads `fhnb.preview` before the first preview, at most one (`_load_previews_ahead`, below)
 
 def _previews():
-    "`fhnb.preview` once a cell has loaded it, else `None` (no preview exists before)."
+    "`fhnb.preview` once a cell has loaded it, else `None` (no preview exists before); loaded whole when a thread is loading it."
+    if _ahead: _ahead[0].join()
     return sys.modules.get('fhnb.preview')
 
 def _kernel_server():
@@ -92,6 +94,7 @@ def _post_run_cell(result=None):
     if srv is not None and pv and pv._record not in srv.listeners: pv._attach(srv)   # a serve cell after a restart
     if _before.get('served') and new is not current_cell.app and callable(new): server.serve_nb(new)
     if srv is not None and srv.running: _release_unused(srv, pv)
+    if srv is not None and srv.running and pv is None: _load_previews_ahead()   # previews come next
     if pv and _before.get('state') is not None and pv.app_state(ns) != _before['state']: pv.refresh(skip_cell=current_cell.number)
 
 # %% ../nbs/13_kernel.ipynb #ccb36d54
@@ -135,6 +138,15 @@ def _load_previews():
     "`fhnb.preview`, loaded now; `fhnb.preview` stays the function."
     import_module('fhnb')._load('preview')
     return sys.modules['fhnb.preview']
+
+def _load_previews_ahead():
+    "Load `fhnb.preview` on a thread, once; a failure is left for the first preview to raise, where the user sees it."
+    if _ahead or 'fhnb.preview' in sys.modules: return
+    def load():
+        try: _load_previews()
+        except Exception: pass
+    _ahead.append(threading.Thread(target=load, name='fhnb-load-previews', daemon=True))
+    _ahead[0].start()
 
 def _ft_bundle(ft):
     "An FT shown as a cell's value: a live preview's bundle, or fasthtml's own display without an app (and no widget loaded)."

@@ -71,6 +71,18 @@ def test_kernel_import_is_light_and_previews_load_on_use():
         assert k.ok("print(type(preview('/')).__name__)").stdout.strip() == 'Preview'
     finally: k.shutdown()
 
+def test_a_served_app_loads_the_preview_module_ahead():
+    "Once a cell has served an app, the widget's module loads on a thread: the first preview does not wait for it."
+    k = Kernel()
+    try:
+        k.ok("import sys, time\nfrom fasthtml.common import *\nfrom fhnb import *\napp, rt = fast_app()\n@rt('/')\ndef get(): return P('hi')")
+        assert k.ok("print('fhnb.preview' in sys.modules)").stdout.strip() == 'False'   # an app alone loads nothing
+        k.ok('srv = serve_nb(app)')
+        loaded = "'Preview' in vars(sys.modules['fhnb'])"   # bound once the module has loaded whole
+        assert k.ok(f"end = time.monotonic() + 10\nwhile not ({loaded}) and time.monotonic() < end: time.sleep(0.02)\nprint({loaded})").stdout.strip() == 'True'
+        assert k.ok("t = time.perf_counter(); p = preview('/'); print(type(p).__name__)").stdout.strip() == 'Preview'
+    finally: k.shutdown()
+
 def import_ms() -> tuple[float, float]:
     "Milliseconds `from fasthtml.common import *`, then `from fhnb import *`, take in a fresh kernel."
     k = Kernel()
