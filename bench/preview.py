@@ -12,7 +12,11 @@ Times are taken in the page with `performance.now()`:
 - visible: from asking JupyterLab to run the preview cell to the iframe that cell's output shows being in
   the output with its page and scripts loaded (`load`), +1 animation frame. The cell is written and the page has
   settled before it runs, as when a user runs a cell they typed (`SETTLE`): run at once after inserting it, JupyterLab's
-  rendering of the new cell held up the kernel's first answer by 10-13 ms, in both columns.
+  rendering of the new cell held up the kernel's first answer by 10-13 ms, in both columns. The outputs are cleared
+  after each run, so each `HTMX()` iframe is the only page of its site (`localhost`, cross-site to JupyterLab at
+  127.0.0.1, most likely in a renderer process of its own, started anew). With the earlier runs' outputs left in the
+  notebook instead, one session of 16 alternated runs gave `HTMX()` 88 and 77 ms (medians of the first 7 and the last
+  9) and fhnb 87 and 95 ms: about even, where this protocol gives fhnb about 0.7 of `HTMX()`.
 - refresh: from the browser seeing a cell that redefines `/` finish (its execution count arrives) to the
   new page shown (+1 animation frame): for fhnb, its page reporting the morph done (`refreshed`), or the
   `load` of the page when it reloads in full; for `HTMX()`, the `load` of its new iframe. fhnb's preview
