@@ -7,10 +7,9 @@ from __future__ import annotations
 import functools, hashlib
 from importlib.resources import files
 from urllib.parse import urlsplit, parse_qs
-from tornado.web import StaticFileHandler
 
 # %% auto #0
-__all__ = ['WIDGET_CODE', 'widget_version', 'WidgetCode', 'serve_widget_code', 'is_widget_code']
+__all__ = ['WIDGET_CODE', 'widget_version', 'serve_widget_code', 'is_widget_code']
 
 # %% ../nbs/15_extension.ipynb #6658a44c
 def _without_nagle(open_):
@@ -23,20 +22,21 @@ def _without_nagle(open_):
 
 # %% ../nbs/15_extension.ipynb #ae471b79
 WIDGET_CODE = 'fhnb/widget/preview.js'   # under the Jupyter server's base URL
+_static = files('fhnb')/'static'
 
 @functools.cache
 def widget_version() -> str:
     "A hash of the preview widget's code: a kernel takes the server's copy only when it is its own."
-    return hashlib.sha256((files('fhnb')/'static'/'preview.js').read_bytes()).hexdigest()[:16]
-
-class WidgetCode(StaticFileHandler):
-    "The widget's code, for any page that reaches this server (nothing secret in it); the browser keeps it for good under its version."
-    def set_default_headers(self): self.set_header('Access-Control-Allow-Origin', '*')
+    return hashlib.sha256((_static/'preview.js').read_bytes()).hexdigest()[:16]
 
 def serve_widget_code(web_app):
     "Serve the widget's code at `{base_url}fhnb/widget/preview.js`, and name its address in JupyterLab's page config (`fhnbWidget`)."
+    from tornado.web import StaticFileHandler   # here: a kernel that only checks an address (`is_widget_code`) does not load tornado.web
+    class WidgetCode(StaticFileHandler):
+        "The widget's code, for any page that reaches this server (nothing secret in it); the browser keeps it for good under its version."
+        def set_default_headers(self): self.set_header('Access-Control-Allow-Origin', '*')
     base = web_app.settings.get('base_url', '/')
-    web_app.add_handlers('.*$', [(base + WIDGET_CODE.replace('preview.js', r'(preview\.js)'), WidgetCode, {'path': str(files('fhnb')/'static')})])
+    web_app.add_handlers('.*$', [(base + WIDGET_CODE.replace('preview.js', r'(preview\.js)'), WidgetCode, {'path': str(_static)})])
     web_app.settings.setdefault('page_config_data', {})['fhnbWidget'] = {'url': f'{base}{WIDGET_CODE}?v={widget_version()}'}
 
 # %% ../nbs/15_extension.ipynb #fc0bfd22

@@ -164,6 +164,10 @@ def run_cell(page, source:str, index:int|None=None, timeout:float=60_000) -> int
                            arg=[index, before], timeout=timeout)
     return index
 
+def cell_output(page, index:int) -> str:
+    "The text cell `index` of the current notebook shows as its output."
+    return page.locator('.jp-Notebook .jp-Cell').nth(index).locator('.jp-OutputArea-output').inner_text().strip()
+
 @contextmanager
 def serving(*args, cwd:Path):
     "`fhnb serve ARGS` running in `cwd`; yields (base URL, process). Stopped with Ctrl-C (SIGINT) after."

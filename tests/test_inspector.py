@@ -1,7 +1,7 @@
 """The preview's request inspector writes tests ("copy as test"), and its toolbar shows the page's htmx mistakes (`fhnb.lint`):
 in a real kernel, and in a real JupyterLab in Chromium."""
 import pytest
-from harness import write_notebook, open_notebook, run_all_cells, run_cell, screenshot
+from harness import write_notebook, open_notebook, run_all_cells, run_cell, cell_output, screenshot
 
 def todo_cells(htmx4=False) -> list[str]:
     "A todo app's notebook: its app, its page and route, the server, the preview."
@@ -134,7 +134,7 @@ def test_copy_as_test_pastes_into_a_cell_that_passes(lab, page, htmx4):
     i = run_cell(page, text)
     assert cell_errors(page, i) == []
     i = run_cell(page, "print(r.status, len(todos()))")
-    assert page.locator('.jp-Notebook .jp-Cell').nth(i).locator('.jp-OutputArea-output').inner_text().strip() == '200 2'
+    assert cell_output(page, i) == '200 2'
 
 @pytest.mark.browser
 def test_htmx_badge_lists_the_mistakes_and_goes_when_fixed(lab, page):

@@ -5,7 +5,7 @@ import nbformat
 from pathlib import Path
 from urllib.parse import urlsplit
 import pytest
-from harness import CHROMIUM, CHROMIUM_ARGS, JupyterLab, free_port, write_notebook, open_notebook, run_all_cells, run_cell, screenshot, frame
+from harness import CHROMIUM, CHROMIUM_ARGS, JupyterLab, free_port, write_notebook, open_notebook, run_all_cells, run_cell, cell_output, screenshot, frame
 
 APP = ("from fasthtml.common import *\n"
        "app, rt, todos, Todo = fast_app('data/todos.db', todos=dict(id=int, title=str, done=bool, pk='id'))")
@@ -271,10 +271,7 @@ def test_rerunning_a_preview_cell_leaves_no_listeners_or_widgets_behind(lab, pag
     frame(page, 0).wait_for_selector('h1:has-text("Todos")')
     assert page.evaluate('window.__fhnbMessageListeners') == n_listeners
     i = run_cell(page, 'from fhnb.preview import live_previews\nprint(len(live_previews()))')
-    assert page.locator('.jp-Notebook .jp-Cell').nth(i).locator('.jp-OutputArea-output').inner_text().strip() == '2'   # the page and the card
-
-def output_text(page, index:int) -> str:
-    return page.locator('.jp-Notebook .jp-Cell').nth(index).locator('.jp-OutputArea-output').inner_text().strip()
+    assert cell_output(page, i) == '2'   # the page and the card
 
 @pytest.mark.browser
 def test_later_previews_import_the_widget_code_once(lab, page):
@@ -286,15 +283,15 @@ def test_later_previews_import_the_widget_code_once(lab, page):
     ask = 'from fhnb.preview import _widget_code, live_previews\nprint(_widget_code["url"])'
     i = run_cell(page, ask)
     for _ in range(20):
-        if '/fhnb/widget/preview.js?v=' in output_text(page, i): break
+        if '/fhnb/widget/preview.js?v=' in cell_output(page, i): break
         page.wait_for_timeout(250); run_cell(page, ask, index=i)
-    served = output_text(page, i)
+    served = cell_output(page, i)
     assert re.fullmatch(r'http://127\.0\.0\.1:\d+/fhnb/widget/preview\.js\?v=[0-9a-f]{16}', served), served
     for n in (2, 3):
         run_cell(page, PREVIEW)
         add_todo(frame(page, n), f'From preview {n}')   # the page works, HTMX and all
     i = run_cell(page, "print(sorted('address' if p._esm == _widget_code['url'] else 'code' for p in live_previews()))")
-    assert output_text(page, i) == "['address', 'address', 'code', 'code']"   # the page and the card came first
+    assert cell_output(page, i) == "['address', 'address', 'code', 'code']"   # the page and the card came first
     assert imports == [served], imports   # once, for all the previews that give the address
     page.wait_for_function("() => [...(globalThis.__fhnbCodeTexts || new Map()).values()].some((t) => t)")
     page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
