@@ -273,13 +273,8 @@ def test_rerunning_a_preview_cell_leaves_no_listeners_or_widgets_behind(lab, pag
     i = run_cell(page, 'from fhnb.preview import live_previews\nprint(len(live_previews()))')
     assert cell_output(page, i) == '2'   # the page and the card
 
-@pytest.mark.browser
-def test_later_previews_import_the_widget_code_once(lab, page):
-    """The first previews bring the widget's code in their models and tell the kernel where JupyterLab serves it
-    (`fhnb.extension`); later previews give that address, and the page imports the code once. Saved, the notebook keeps the code itself."""
-    imports = []
-    page.on('request', lambda r: imports.append(r.url) if '/fhnb/widget/preview.js' in r.url and r.resource_type == 'script' else None)
-    show_todos(page, lab)
+def learned_address(page) -> str:
+    "Where the kernel now knows JupyterLab serves the widget's code (its first preview's front end told it), once it does."
     ask = 'from fhnb.preview import _widget_code, live_previews\nprint(_widget_code["url"])'
     i = run_cell(page, ask)
     for _ in range(20):
@@ -287,6 +282,16 @@ def test_later_previews_import_the_widget_code_once(lab, page):
         page.wait_for_timeout(250); run_cell(page, ask, index=i)
     served = cell_output(page, i)
     assert re.fullmatch(r'http://127\.0\.0\.1:\d+/fhnb/widget/preview\.js\?v=[0-9a-f]{16}', served), served
+    return served
+
+@pytest.mark.browser
+def test_later_previews_import_the_widget_code_once(lab, page):
+    """The first previews bring the widget's code in their models and tell the kernel where JupyterLab serves it
+    (`fhnb.extension`); later previews give that address, and the page imports the code once. Saved, the notebook keeps the code itself."""
+    imports = []
+    page.on('request', lambda r: imports.append(r.url) if '/fhnb/widget/preview.js' in r.url and r.resource_type == 'script' else None)
+    show_todos(page, lab)
+    served = learned_address(page)
     for n in (2, 3):
         run_cell(page, PREVIEW)
         add_todo(frame(page, n), f'From preview {n}')   # the page works, HTMX and all
@@ -299,6 +304,22 @@ def test_later_previews_import_the_widget_code_once(lab, page):
     state = nbformat.read(lab.root/'todo.ipynb', 4).metadata['widgets']['application/vnd.jupyter.widget-state+json']['state']
     saved = [m['state']['_esm'] for m in state.values() if m['state'].get('_anywidget_id') == 'fhnb.preview.Preview']
     assert len(saved) == 4 and all('export default' in e and not e.startswith('http') for e in saved), [e[:60] for e in saved]
+
+@pytest.mark.browser
+def test_a_notebook_saved_after_a_restart_keeps_the_widget_code(lab, page):
+    "A preview that gave the address, saved once its kernel restarted (its model gone): the notebook keeps the code itself."
+    show_todos(page, lab)
+    learned_address(page)
+    run_cell(page, PREVIEW)
+    frame(page, 2).wait_for_selector('h1:has-text("Todos")')
+    page.wait_for_function("() => [...(globalThis.__fhnbCodeTexts || new Map()).values()].some((t) => t)")
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart()")
+    page.wait_for_selector('.fhnb-preview[data-server="down"] >> nth=0', timeout=30_000)
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
+    state = nbformat.read(lab.root/'todo.ipynb', 4).metadata['widgets']['application/vnd.jupyter.widget-state+json']['state']
+    saved = [m['state']['_esm'] for m in state.values() if m['state'].get('_anywidget_id') == 'fhnb.preview.Preview']
+    assert len(saved) == 3 and all('export default' in e and not e.startswith('http') for e in saved), [e[:60] for e in saved]
 
 SESSION_APP = ("from fasthtml.common import *\napp, rt = fast_app()\n@rt('/')\ndef get(session):\n"
                "    session['n'] = session.get('n', 0) + 1\n    return P(f\"visits {session['n']}\", id='n')")

@@ -46,6 +46,12 @@ function offerCode(model) {
   requestIdleCallback(() => import(url).then(() => tell(url), () => tell('')), { timeout: 2000 });
 }
 
+/** Saved form `m` with the code itself where its model gave an address (when this page has its text): a notebook is read without that server. */
+function withCode(m) {
+  const text = isAddress(m.state._esm) && codeTexts.get(m.state._esm);
+  return text ? { ...m, state: { ...m.state, _esm: text } } : m;
+}
+
 /** Keep the text of the code at the model's address: a notebook is saved with the code itself, not with an address. */
 function keepCodeText(model) {
   const url = model.get('_esm');
@@ -426,7 +432,6 @@ function rememberSnapshots(manager) {
   for (const [id, m] of Object.entries(manager.get_state_sync({ drop_defaults: true }).state || {})) {
     if (!isPreview(m)) continue;
     const kept = Object.fromEntries(SAVED_KEYS.filter((k) => k in m.state).map((k) => [k, m.state[k]]));
-    if (isAddress(kept._esm) && codeTexts.get(kept._esm)) kept._esm = codeTexts.get(kept._esm);
     savedPreviews.set(id, { ...m, state: { ...kept, fhnb_saved: true } });
   }
 }
@@ -446,7 +451,7 @@ function saveSnapshots(nb) {
   const old = (nb.getMetadata('widgets') || {})[WIDGET_STATE] || { version_major: 2, version_minor: 0, state: {} };
   const state = {};
   for (const [id, m] of Object.entries(old.state || {})) if (!isPreview(m) || shown.has(id)) state[id] = m;
-  for (const id of shown) if (savedPreviews.has(id)) state[id] = savedPreviews.get(id);
+  for (const id of shown) if (savedPreviews.has(id)) state[id] = withCode(savedPreviews.get(id));
   if (Object.keys(state).length) nb.setMetadata('widgets', { [WIDGET_STATE]: { ...old, state } });
   else if (nb.getMetadata('widgets') && nb.deleteMetadata) nb.deleteMetadata('widgets');   // nothing left to restore
 }
