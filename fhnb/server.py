@@ -21,15 +21,15 @@ from .settings import load_settings
 from .assets import STATIC_PATH, static_app, HtmlRewrite, page_rewrites
 from .tables import Rows
 from .guard import Site, BoundedHttp, verdict, refuse, without_cors
-from .kernel import current_cell, in_kernel   # the cell that runs (kept by the kernel layer's hooks)
+from .kernel import current_cell, in_kernel, ipy_shell, user_ns   # the cell that runs (kept by the kernel layer's hooks)
 
 # %% auto #0
-__all__ = ['FORM_CAP', 'LOG_CAPS', 'LOG_ITEMS', 'BUSY_RETRIES', 'RequestLog', 'error_page', 'share_sqlite', 'open_socket',
-           'NbServer', 'current_server', 'serve_nb']
+__all__ = ['FORM_CAP', 'LOG_CAPS', 'LOG_ITEMS', 'BUSY_RETRIES', 'RequestLog', 'raised_at', 'error_page', 'share_sqlite',
+           'open_socket', 'NbServer', 'current_server', 'serve_nb']
 
 # %% ../nbs/02_server.ipynb #699f891b
 FORM_CAP = 2048   # bytes of a request body kept in the log
-LOG_CAPS = dict(path=1024, query=1024, referer=512, error=1024, name=64, value=256)   # characters a log entry keeps of each
+LOG_CAPS = dict(path=1024, query=1024, referer=512, error=1024, traceback=8192, name=64, value=256)   # characters a log entry keeps of each
 LOG_ITEMS = 24   # form fields a log entry keeps; HX-* headers: half as many
 
 def _clip(s:str|None, field:str) -> str|None:
@@ -89,27 +89,55 @@ def _users(f:traceback.FrameSummary) -> bool:
     "Whether frame `f` is the user's code: not Python's, not an installed package's, not fhnb's."
     return not (f.filename.startswith(_library) or f.filename.startswith('<frozen'))
 
+def _cell(filename:str) -> str|None:
+    "IPython's name for the code of a cell it ran (`Cell In[9]`), or `None` for a file."
+    named = getattr(getattr(ipy_shell(), 'compile', None), 'format_code_name', None)
+    n = named(filename) if named else None
+    return ' '.join(n) if n else None
+
+def _frame_text(f:traceback.FrameSummary) -> str:
+    "Frame `f` as a traceback shows it, a notebook cell named as IPython names it (`Cell In[9], line 4, in put`)."
+    cell = _cell(f.filename)
+    if not cell: return ''.join(traceback.StackSummary.from_list([f]).format())
+    return f'  {cell}, line {f.lineno}, in {f.name}\n' + (f'    {f.line.strip()}\n' if f.line else '')
+
 def _folded(exc:BaseException) -> str:
     "`exc`'s traceback with each run of library frames folded into one line."
     te, out, run = traceback.TracebackException.from_exception(exc), [], []
     for f in te.stack:
         if not _users(f): run.append(f); continue
         if run: out.append(f'  ... {len(run)} library frames ...\n'); run = []
-        out.extend(traceback.StackSummary.from_list([f]).format())
+        out.append(_frame_text(f))
     if run: out.append(f'  ... {len(run)} library frames ...\n')
     return 'Traceback (most recent call last):\n' + ''.join(out) + ''.join(te.format_exception_only())
 
 # %% ../nbs/02_server.ipynb #17aac2bf
+def raised_at(exc:BaseException) -> str:
+    "The user's line that raised `exc`: `Cell In[9], line 4, in put: code` (with the notebook's name where known), or `file:line`."
+    frames = traceback.extract_tb(exc.__traceback__)
+    f = next((f for f in reversed(frames) if _users(f)), frames[-1] if frames else None)
+    if f is None: return ''
+    cell, nb = _cell(f.filename), user_ns().get('__session__')
+    at = (f'{Path(nb).name}, ' if cell and nb else '') + (f'{cell}, line {f.lineno}' if cell else f'{f.filename}:{f.lineno}')
+    return f'{at}, in {f.name}: {(f.line or "").strip()}'
+
+def _full(exc:BaseException) -> str:
+    "`exc`'s whole traceback, its cells named as IPython names them."
+    text = ''.join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    for fn in {f.filename for f in traceback.extract_tb(exc.__traceback__)}:
+        if (cell := _cell(fn)): text = text.replace(f'File "{fn}", line', f'{cell}, line')
+    return text
+
 def error_page(exc:BaseException, method:str='GET', path:str='/') -> bytes:
     "The 500 page for a handler that raised: the exception and the user's line first, then its traceback, readable in a preview frame."
-    e, frames = html.escape, traceback.extract_tb(exc.__traceback__)
-    mine = next((f for f in reversed(frames) if _users(f)), frames[-1] if frames else None)
-    where = f'<p>{e(mine.filename)}:{mine.lineno}, in {e(mine.name)}: <code>{e(mine.line or "")}</code></p>' if mine else ''
-    full = ''.join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    e, pre = html.escape, 'style="white-space:pre-wrap;font-size:12px"'
+    at = raised_at(exc)
     return (f'<!doctype html><html><head><meta charset="utf-8"><title>500 {e(type(exc).__name__)}</title></head>'
-            f'<body style="font-family:sans-serif;margin:1rem"><h2 style="color:#b00020">500: {e(type(exc).__name__)}: {e(str(exc))}</h2>{where}'
-            f'<p>{e(method)} {e(path)}</p><pre style="white-space:pre-wrap;font-size:12px">{e(_folded(exc))}</pre>'
-            f'<details><summary>full traceback</summary><pre style="white-space:pre-wrap;font-size:12px">{e(full)}</pre></details></body></html>').encode()
+            f'<body style="font-family:sans-serif;margin:1rem">'
+            f'<h2 id="fhnb-error" style="color:#b00020">500: {e(type(exc).__name__)}: {e(str(exc))}</h2>'
+            + (f'<p><code id="fhnb-where">{e(at)}</code></p>' if at else '') +
+            f'<p>{e(method)} {e(path)}</p><pre id="fhnb-traceback" {pre}>{e(_folded(exc))}</pre>'
+            f'<details><summary>full traceback</summary><pre {pre}>{e(_full(exc))}</pre></details></body></html>').encode()
 
 # %% ../nbs/02_server.ipynb #6fee69c5
 _tls = threading.local()
@@ -312,11 +340,23 @@ async def _dispatch(self:NbServer, scope, receive, send):
     target = self.internal if scope['path'].startswith('/_fhnb/') else self._targets.get(port)
     if scope['type'] != 'http':
         if status or target is None or self.closing: return await refuse(scope, send, 403, why)
-        return await target(scope, receive, send)
+        return await self._socket(scope, receive, send, target, port)
     req = _Request(scope, send, port)
     self._in_flight.add(req)
     try: await self._answer(req, target, receive, status, why)
     finally: self._logged(req)
+
+# %% ../nbs/02_server.ipynb #bc20b7a4
+@patch
+async def _socket(self:NbServer, scope, receive, send, target, port:int):
+    "A websocket to `target`; a handler that raises is logged as an HTTP one is (500, its line, its traceback), and closed."
+    try: await target(scope, receive, send)
+    except Exception as e:
+        req = _Request(scope, send, port)
+        req.entry['status'] = 500
+        _note_failure(req.entry, e)
+        with suppress(Exception): await send({'type': 'websocket.close', 'code': 1011})   # 1011: the server failed
+        self._logged(req)
 
 # %% ../nbs/02_server.ipynb #f158a359
 @patch
@@ -339,11 +379,16 @@ async def _run_app(req:_Request, target, receive):
         for m in req.held: await req.send(m)
 
 # %% ../nbs/02_server.ipynb #7a9b9039
+def _note_failure(entry:dict, e:BaseException):
+    "Log entry `entry` is of a handler that raised `e`: its exception, the user's line and the folded traceback."
+    entry.update(error=_clip(f'{type(e).__name__}: {e}', 'error'), where=_clip(raised_at(e), 'error'),
+                 traceback=_clip(_folded(e), 'traceback'))
+
 @patch
 async def _failed(self:NbServer, req:_Request, e:Exception):
     "A handler raised `e`: its 500 page with the traceback (503 while the kernel goes)."
     if self.closing: req.entry['error'] = _closing_text; return await _reply(req, _closing())
-    req.entry['error'] = _clip(f'{type(e).__name__}: {e}', 'error')
+    _note_failure(req.entry, e)
     await _reply(req, HTMLResponse(error_page(e, req.entry['method'], req.scope['path']), 500))
 
 # %% ../nbs/02_server.ipynb #98e8f871

@@ -458,7 +458,7 @@ def test_failing_request_shows_in_the_error_bar(lab, page):
     click()
     bar.wait_for(state='visible', timeout=10_000)
     assert bar.locator('.fhnb-error-text').inner_text() == 'ZeroDivisionError: division by zero'
-    assert re.search(r':2 in post: def post\(n:int=1\): return n/0$', bar.locator('.fhnb-error-where').inner_text())
+    assert re.search(r'Cell In\[\d+\], line 2, in post: def post\(n:int=1\): return n/0$', bar.locator('.fhnb-error-where').inner_text())
     assert bar.locator('.fhnb-error-tb').is_hidden()
     bar.locator('button[title="Full traceback"]').click()
     assert 'Traceback (most recent call last)' in bar.locator('.fhnb-error-tb').inner_text()
