@@ -10,7 +10,7 @@ import asyncio
 from fasthtml.common import *
 
 # %% ../../nbs/examples/live.ipynb #f56fd661
-app, rt = fast_app(exts='ws', hdrs=[Script(src='https://unpkg.com/htmx-ext-sse@2.2.1/sse.js')])
+app, rt = fast_app(exts='ws', hdrs=[Script(src='https://unpkg.com/htmx-ext-sse@2.2.1/sse.js')], htmlkw={'lang': 'en'})
 TICK_SECONDS = 0.5
 
 async def ticks(n:int|None=None):

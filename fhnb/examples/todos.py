@@ -17,7 +17,7 @@ def before(req, session):
 
 def not_found(req, exc): return Response('No such todo', status_code=404)
 
-app, rt, todos, Todo = fast_app('data/todos.db', before=Beforeware(before, skip=['/login']),
+app, rt, todos, Todo = fast_app('data/todos.db', before=Beforeware(before, skip=['/login']), htmlkw={'lang': 'en'},
                                 exception_handlers={NotFoundError: not_found},
                                 todos=dict(id=int, title=str, done=bool, priority=int, owner=str, pk='id'))
 
@@ -43,7 +43,7 @@ def post(session, user: str):
 @rt('/')
 def get(auth):
     add = Form(Fieldset(Input(name='title', placeholder='What needs doing?', required=True),
-                        Input(name='priority', type='number', value=1, min=0, max=9, style='max-width:7em'), Button('Add'), role='group'),
+                        Input(name='priority', type='number', value=1, min=0, max=9, aria_label='Priority', style='max-width:7em'), Button('Add'), role='group'),
                hx_post='/todos', hx_target='#todo-list', hx_swap='outerHTML', **{'hx-on::after-request': 'this.reset()'})
     return Titled(f"{auth}'s todos", add, TodoList(), A('Log out', href='/logout'))
 

@@ -9,7 +9,7 @@ __all__ = ['app', 'rt', 'users', 'User', 'visitors', 'get', 'post']
 from fasthtml.common import *
 
 # %% ../../nbs/examples/welcome.ipynb #3c6712dd
-app, rt, users, User = fast_app('data/visitors.db', users={'username': str})
+app, rt, users, User = fast_app('data/visitors.db', users={'username': str}, htmlkw={'lang': 'en'})
 
 def visitors(): return Div(H2('Visitors:'), Ul(*[Li(u.username) for u in users()]), id='visitors')
 
