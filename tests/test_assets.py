@@ -227,8 +227,8 @@ def crawl(client, urls):
             todo += [urljoin(u, n) for n in found if not n.startswith(('data:', '#'))]
     return seen
 
-def helper_app(*hdrs):
-    app, rt = fast_app(hdrs=hdrs)
+def helper_app(*hdrs, **kw):
+    app, rt = fast_app(hdrs=hdrs, **kw)
     @rt('/')
     def get(): return Titled('Helpers', Div('*hello* **world**', cls='marked'), Div(r'Euler: $e^{i\pi}+1=0$', cls='math'),
                              Pre(Code('def f(x): return x + 1', cls='language-python')), Div('graph TD; A-->B', cls='language-mermaid'),
@@ -250,10 +250,11 @@ def test_helper_pages_name_only_local_urls(server, helper):
     if helper == 'MermaidJS': assert sum('/chunks/' in u for u in loaded) > 10               # its chunks, imported by its module
 
 @pytest.mark.browser
-def test_browser_renders_helpers_offline(server, page):
+@pytest.mark.parametrize('htmx4', [False, True], ids=['htmx2', 'htmx4'])
+def test_browser_renders_helpers_offline(server, page, htmx4):
     "In Chromium with every request off loopback aborted, the five helpers render: markdown, math, highlighting, a diagram, a sortable list."
     swap, client = server
-    swap.app = offline(helper_app(*flat_xt([f() for f in helpers.values()])))
+    swap.app = offline(helper_app(*flat_xt([f() for f in helpers.values()]), htmx4=htmx4))
     off = []
     def only_loopback(route):
         if httpx.URL(route.request.url).host == '127.0.0.1': return route.continue_()
