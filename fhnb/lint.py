@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 from starlette.routing import Match
+from fasthtml.components import hx_evts, hx_evts_4only
 
 # %% auto #0
 __all__ = ['HX_ATTRIBUTES', 'EVENTS_2_TO_4', 'EVENTS_GONE_IN_4', 'EVENTS_4', 'EVENTS_2', 'ATTRS_2_TO_4', 'ATTRS_4_TO_2',
@@ -118,7 +119,6 @@ def htmx_of(page:Page) -> tuple[int|None, str]:
     return version, mc
 
 # %% ../nbs/12_lint.ipynb #6a2bea09
-from fasthtml.components import hx_evts, hx_evts_4only
 # htmx 2 event -> htmx 4 event (htmx 4's upgrade guide; the SSE and WebSocket ones from its upgrade checker)
 EVENTS_2_TO_4 = dict(configRequest='config:request', beforeRequest='before:request', afterRequest='after:request', beforeSwap='before:swap',
     afterSwap='after:swap', afterSettle='after:settle', beforeSend='before:request', load='after:init', beforeOnLoad='before:init',
