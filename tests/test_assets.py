@@ -270,3 +270,17 @@ def test_browser_renders_helpers_offline(server, page, htmx4):
     page.wait_for_function("[...document.querySelectorAll('.sortable')].every(e => Object.keys(e).some(k => k.startsWith('Sortable')))", timeout=20_000)
     assert page.evaluate("document.fonts.check('1em KaTeX_Main')") and page.evaluate("[...document.fonts].some(f => f.family.includes('KaTeX') && f.status == 'loaded')")
     assert (off, errors) == ([], [])
+
+def test_kernel_server_serves_helper_files(kernel):
+    "The kernel's own server (`serve_nb`) serves a page with all five helpers naming only local URLs, and every file they load."
+    kernel.ok('from fasthtml.common import *\nfrom fasthtml.js import *\nfrom fhnb import serve_nb\n'
+              "app, rt = fast_app(hdrs=(MarkdownJS(), *KatexMarkdownJS(sel='.math'), *HighlightJS(langs=['python', 'sql']), SortableJS(), MermaidJS()))\n"
+              "rt('/')(lambda: Titled('Helpers', Div('*hi*', cls='marked')))\n"
+              'srv = serve_nb(app, port=0)')
+    url = kernel.ok('print(srv.url)').stdout.strip()
+    with httpx.Client(base_url=url, timeout=10) as client:
+        named = names(client.get('/').text)
+        assert [n for n in named if httpx.URL(urljoin(url, n)).host != '127.0.0.1'] == []
+        loaded = crawl(client, [n for n in named if n.startswith(STATIC_PATH + '/')])
+    assert {u: s for u, s in loaded.items() if s != 200} == {} and len(loaded) > 100   # Mermaid's chunks, KaTeX's fonts
+    kernel.ok('srv.stop()')
