@@ -204,6 +204,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                            'fhnb.lint._pages': ('lint.html#_pages', 'fhnb/lint.py'),
                            'fhnb.lint._paths': ('lint.html#_paths', 'fhnb/lint.py'),
                            'fhnb.lint._target_problem': ('lint.html#_target_problem', 'fhnb/lint.py'),
+                           'fhnb.lint._trigger_problem': ('lint.html#_trigger_problem', 'fhnb/lint.py'),
                            'fhnb.lint._url_problem': ('lint.html#_url_problem', 'fhnb/lint.py'),
                            'fhnb.lint.htmx_of': ('lint.html#htmx_of', 'fhnb/lint.py'),
                            'fhnb.lint.lint': ('lint.html#lint', 'fhnb/lint.py'),

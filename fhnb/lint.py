@@ -224,6 +224,26 @@ def _attr_problem(el, attr, val, version, mc) -> str|None:
         if mod in ('inherited', 'append') and head.startswith('hx-'):
             return f"{_name(el)} {attr}: htmx 4's :{mod} modifier, ignored by htmx 2" + (f' (which passes {head} down by itself); write {head}' if mod == 'inherited' else '')
 
+# %% ../nbs/12_lint.ipynb #d9260116
+def _trigger_problem(el, attr, val, version, mc) -> str|None:
+    "A line for an `hx-trigger` that waits for an htmx event the page's htmx never fires"
+    for spec in val.split(','):
+        ev = spec.strip().split(' ')[0].split('[')[0]
+        if not ev.startswith(('htmx:', 'htmx-')): continue
+        name, k = ev[5:], _key(ev[5:])
+        if version == 4:
+            four = EVENTS_2_TO_4.get(_by_key2.get(k, '')) or _by_key4.get(k)
+            if four is None: continue
+            want = 'htmx' + mc + four.replace(':', mc)
+        elif version == 2:
+            if ev[4] == ':' and (name in EVENTS_2 or name in _names2): continue
+            want = _back.get(_by_key4.get(k, '')) or _by_key2.get(k)
+            if want is None: continue
+            want = 'htmx:' + want
+        else: continue
+        if ev != want: return f'{_name(el)} {attr}="{val}": htmx {version} never fires {ev} on this page; write {want}'
+
+
 # %% ../nbs/12_lint.ipynb #ec2a31ba
 def lint(html:str,        # a page the app answered
          app=None,        # the app, to check URLs against its routes (`None`: no URL checks)
@@ -244,6 +264,7 @@ def lint(html:str,        # a page the app answered
             elif near := misspelling(attr): res.append(f'{_name(el)} {attr}: not an htmx attribute; did you mean {near}?')
             elif base.removeprefix('hx-') in _METHODS and app is not None: res.append(_url_problem(app, el, attr, val, path))
             elif base == 'hx-target': res.append(_target_problem(page, html, el, attr, val))
+            elif base == 'hx-trigger' and version: res.append(_trigger_problem(el, attr, val, version, mc))
     return [r for r in res if r]
 
 # %% ../nbs/12_lint.ipynb #202f24f7

@@ -64,6 +64,8 @@ def served_page(*body, **kw):
     (dict(), Div(hx_get='/', hx_ignore=''), "hx-ignore: htmx 4's, ignored by htmx 2; use hx-disable"),
     (dict(), Div(**{'hx-target:inherited': 'body'}), "htmx 4's :inherited modifier, ignored by htmx 2"),
     (dict(exts='sse4'), P('x'), "htmx 4's hx-sse extension on an htmx 2 page; use htmx-ext-sse"),
+    (dict(htmx4=True), Div(hx_get='/', hx_trigger='htmx:after:swap from:body'), 'never fires htmx:after:swap on this page; write htmx-after-swap'),
+    (dict(), Div(hx_get='/', hx_trigger='htmx:after:swap from:body'), 'never fires htmx:after:swap on this page; write htmx:afterSwap'),
 ])
 def test_other_versions_names_are_flagged(kw, el, want):
     found = lint(served_page(el, **kw))
@@ -133,3 +135,26 @@ def test_flagged_handler_never_runs_and_the_fix_does(served, page, htmx4):
     page.wait_for_selector('#out-b p:has-text("got two")', timeout=10_000)
     page.wait_for_function("document.querySelector('#b').value === ''", timeout=10_000)   # the suggested spelling ran
     assert page.input_value('#a') == 'one'                                               # the flagged one never did
+
+@pytest.mark.browser
+@pytest.mark.parametrize('htmx4', [True, False], ids=['htmx4', 'htmx2'])
+def test_flagged_trigger_never_fires_and_the_fix_does(served, page, htmx4):
+    "In Chromium, an hx-trigger on an htmx event name lint flags never fires, and the name it suggests does."
+    wrong = 'htmx:after:swap' if htmx4 else 'htmx-after-swap'
+    app, rt = fast_app(htmx4=htmx4)
+    fixed = {}   # the fixed element's trigger, once lint has named it
+    @rt('/')
+    def get(): return Titled('Triggers', Button('Go', id='go', hx_get='/x', hx_target='#out'), Div(id='out'),
+                             Div('wrong', id='wrong', hx_get='/wrong', hx_trigger=f'{wrong} from:body'), Div('fixed', id='fixed', hx_get='/fixed', **fixed))
+    def swapped(url): return lambda: P(f'swapped {url}')
+    for url in ('/x', '/wrong', '/fixed'): rt(url)(swapped(url))
+    found = lint(TestClient(app).get('/').text, app)
+    assert len(found) == 1 and f'hx-trigger="{wrong} from:body": htmx {4 if htmx4 else 2} never fires {wrong}' in found[0], found
+    fixed['hx_trigger'] = found[0].rsplit('write ', 1)[1] + ' from:body once'
+    served.app = app
+    asked = []
+    page.on('request', lambda r: asked.append(httpx.URL(r.url).path))
+    page.goto(served.url + '/')
+    page.click('#go')
+    page.wait_for_selector('#fixed p:has-text("swapped /fixed")', timeout=10_000)   # the suggested name fired on the same swap
+    assert '/wrong' not in asked and page.text_content('#wrong') == 'wrong'
