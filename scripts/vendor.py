@@ -1,10 +1,11 @@
-"""Vendor the front-end assets that python-fasthtml's page headers load from a CDN into `fhnb/static/vendor/`.
+"""Vendor the front-end assets that python-fasthtml's page headers and script helpers load from a CDN into `fhnb/static/vendor/`.
 
     python scripts/vendor.py --snapshots DIR            # check every vendored file: npm tarballs and repository snapshots
     python scripts/vendor.py --snapshots DIR --update   # rebuild the vendor folder and manifest from the installed python-fasthtml
 
-The list of assets comes from fasthtml itself (`htmx_exts`, its default `Script`s, Pico), so `--update` after a
-fasthtml upgrade picks up the new pinned versions. npm packages come with `npm pack`; files with no npm source come from
+The list of assets comes from fasthtml itself (`htmx_exts`, its default `Script`s, Pico, the script helpers of `fasthtml.js`
+rendered with their defaults), so `--update` after a fasthtml upgrade picks up the new pinned versions. A URL with no
+version, `@latest` or a range (`mermaid@11`) is pinned to what npm has for it when vendored. npm packages come with `npm pack`; files with no npm source come from
 a snapshot of their public repository: DIR holds `OWNER+NAME/repo`, a git directory with history and tags (the layout the
 snapshot tool writes). Without --snapshots, those files are checked against the manifest's hashes only. CI never runs it."""
 import argparse, hashlib, io, json, re, shutil, subprocess, sys, tarfile, tempfile
@@ -22,13 +23,35 @@ gh_sources = {
     'answerdotai/surreal@main/surreal.js': ('repo', 'AnswerDotAI/surreal', 'main', 'surreal.js'),
     'answerdotai/fasthtml-js@1.0.12/fasthtml.js': ('repo', 'AnswerDotAI/fasthtml-js', '1.0.12', 'fasthtml.js'),
 }
+# GitHub CDN folders whose release files npm has too (`HighlightJS` loads unpinned from highlight.js's cdn-release repository,
+# which its maintainers publish to npm as @highlightjs/cdn-assets; highlightjs-copy publishes its dist/ to npm)
+gh_folders = {'highlightjs/cdn-release/build/': '@highlightjs/cdn-assets', 'arronhunt/highlightjs-copy/': 'highlightjs-copy'}
+
+# Sibling files a helper's arguments can name: every one the package has is vendored, so `HighlightJS(langs=[...],
+# light=..., dark=...)` works offline with any language or theme highlight.js ships
+families = {'@highlightjs/cdn-assets': [r'languages/[\w-]+\.min\.js', r'styles/[\w-]+\.css']}
+# Files a vendored file loads at run time by a relative URL: vendored beside it (KaTeX's CSS its fonts, Mermaid its chunks)
+runtime_loads = {('katex', 'dist/katex.min.css'): r'dist/fonts/[^/]+', ('mermaid', 'dist/mermaid.esm.min.mjs'): r'dist/chunks/mermaid\.esm\.min/[^/]+\.mjs'}
 
 # Files FastHTML apps add to their headers themselves, as fasthtml's own documentation shows: htmx 2's SSE extension is not
 # one of fasthtml's `exts=` (htmx 4's `sse4` is), so its docs load it by URL.
 extra_urls = {
     'https://unpkg.com/htmx-ext-sse@2.2.1/sse.js': "fasthtml's docs: SSE with htmx 2 (hdrs=Script(src=...))",
     'https://cdn.jsdelivr.net/npm/htmx-ext-sse@2.2.1/sse.js': "fasthtml's docs: SSE with htmx 2, from jsdelivr",
+    # KaTeX's documented auto-render snippet, at the version `KatexMarkdownJS` loads its CSS from
+    'https://cdn.jsdelivr.net/npm/katex@0.16.11/dist/katex.min.js': "KaTeX's auto-render snippet (with KatexMarkdownJS's CSS)",
+    'https://cdn.jsdelivr.net/npm/katex@0.16.11/dist/contrib/auto-render.min.js': "KaTeX's auto-render snippet (with KatexMarkdownJS's CSS)",
 }
+
+helpers = ('MarkdownJS', 'KatexMarkdownJS', 'HighlightJS', 'SortableJS', 'MermaidJS')
+_url_re = re.compile(r'https://[^\s"\'<>`()\\]+')
+
+def helper_urls():
+    "CDN URLs the script helpers of `fasthtml.js` load (in `src`/`href` or in their inline modules' `import`s): {url: first helper}"
+    import fasthtml.js as js
+    from fastcore.xml import to_xml
+    from fasthtml.core import flat_xt
+    return {u: f'{h}()' for h in reversed(helpers) for u in _url_re.findall(to_xml(flat_xt(getattr(js, h)())))}
 
 def cdn_urls():
     "Every CDN URL python-fasthtml's headers (and its docs' own `Script`s) can load, from the installed fasthtml: {url: what uses it}"
@@ -36,18 +59,27 @@ def cdn_urls():
     urls = {c.htmxsrc.src: 'default headers', c.htmx4src.src: 'htmx4=True', c.fhjsscr.src: 'default headers',
             c.surrsrc.src: 'default headers (surreal=True)', c.scopesrc.src: 'default headers (surreal=True)',
             p.picocss: 'fast_app pico', p.picocondcss: 'picocondlink'}
-    urls |= {u: f'exts={k!r}' for k, u in c.htmx_exts.items()} | extra_urls
+    urls |= {u: f'exts={k!r}' for k, u in c.htmx_exts.items()} | helper_urls() | extra_urls
     return urls, fasthtml.__version__
 
 def parse(url):
-    "(name, version, file) of the npm package behind a CDN `url`, or ('repo', owner/name, ref, file) for a GitHub file"
-    m = re.match(r'https://[^/]+/(?:npm/)?((?:@[^/]+/)?[^/@]+)@([^/]+)/(.+)$', url)
+    "(name, version, file) of the npm package behind a CDN `url` (version 'latest' when it names none), or ('repo', owner/name, ref, file)"
+    m = re.match(r'https://[^/]+/(?:npm/)?((?:@[^/]+/)?[^/@]+)(?:@([^/]+))?/(.+)$', url)
     if '/gh/' in url:
         key = url.split('/gh/', 1)[1]
-        if key not in gh_sources: sys.exit(f'{url}: a GitHub CDN file with no entry in gh_sources; add its npm source or its repository')
-        return gh_sources[key]
-    if not m: sys.exit(f'{url}: not an npm CDN URL (expected .../NAME@VERSION/FILE)')
-    return m.groups()
+        if key in gh_sources: return gh_sources[key]
+        folder = next((f for f in gh_folders if key.startswith(f)), None)
+        if folder is None: sys.exit(f'{url}: a GitHub CDN file with no entry in gh_sources or gh_folders; add its npm source or its repository')
+        return gh_folders[folder], 'latest', key[len(folder):]
+    if not m: sys.exit(f'{url}: not an npm CDN URL (expected .../NAME[@VERSION]/FILE)')
+    name, version, file = m.groups()
+    return name, version or 'latest', file
+
+def resolve(name, version):
+    "The exact version npm has for `version` of `name` (an exact version, 'latest' or a range such as '11')"
+    if re.fullmatch(r'\d+\.\d+\.\d+', version): return version
+    got = json.loads(npm('view', f'{name}@{version}', 'version', '--json'))
+    return max(got if isinstance(got, list) else [got], key=lambda v: tuple(int(x) for x in re.findall(r'\d+', v)[:3]))
 
 def git(repo, *args) -> bytes:
     r = subprocess.run(['git', '--git-dir', str(repo), *args], capture_output=True)
@@ -110,18 +142,19 @@ def sha256(b): return hashlib.sha256(b).hexdigest()
 
 def update(tmp, snapshots=None):
     urls, fh_version = cdn_urls()
-    assets, repo_files = [], {}
+    assets, repo_files, beside = [], {}, []
     for url, used_by in urls.items():
         src = parse(url)
         if src[0] == 'repo':
             entry, repo_files[url] = from_repo(snapshots, *src[1:], url, used_by)
             assets.append(entry)
             continue
-        name, version, file = src
-        if version == 'latest': version = npm('view', f'{name}@latest', 'version')  # pinned at vendoring time
+        name, asked, file = src
+        version = resolve(name, asked)   # pinned at vendoring time
         files = tarball(name, version, tmp)
-        if file not in files: sys.exit(f'{url}: {file} is not in the npm package {name}@{version}')
         meta = json.loads(files['package.json'])
+        if file == '+esm': file = meta['module'].removeprefix('./')   # jsdelivr's ES module of the package: its `module` entry
+        if file not in files: sys.exit(f'{url}: {file} is not in the npm package {name}@{version}')
         d = pkg_dir(name, version)
         lic = licence_of(files)
         note, licence = None, spdx(meta, files[lic] if lic else None)
@@ -131,9 +164,14 @@ def update(tmp, snapshots=None):
                 sys.exit(f'{name}@{version} ships no licence file; add one by hand or leave it out')
             lic_path, note = 'htmx-ext-LICENSE', "the package ships no licence file; it is htmx's (0BSD), so htmx's licence text is kept"
         else: lic_path = f'{d}/{lic}'
-        pin = {'pin_note': f'the CDN URL is unpinned; {name}@{version} is what npm had when vendored'} if '/gh/' in url or '@latest/' in url else {}
-        assets.append(dict(name=name, version=version, file=file, path=f'{d}/{file}', url=url, used_by=used_by,
-                           sha256=sha256(files[file]), licence=licence, licence_file=lic_path, **({'licence_note': note} if note else {}), **pin))
+        pin = {'pin_note': f'the CDN URL is unpinned; {name}@{version} is what npm had when vendored'} if asked != version or '/gh/' in url else {}
+        entry = dict(name=name, version=version, file=file, path=f'{d}/{file}', url=url, used_by=used_by,
+                     sha256=sha256(files[file]), licence=licence, licence_file=lic_path, **({'licence_note': note} if note else {}), **pin)
+        assets.append(entry)
+        beside += siblings(entry, files, url.removesuffix(src[2]) if url.endswith(src[2]) else None)
+    have = {a['path'] for a in assets}   # a file some URL names keeps that entry; each sibling comes once
+    for a in beside:
+        if a['path'] not in have: assets.append(a); have.add(a['path'])
     htmx = next(a for a in assets if a['name'] == 'htmx.org' and a['licence'] == '0BSD')   # before anything is deleted
     if vendor.exists(): shutil.rmtree(vendor)
     vendor.mkdir(parents=True)
@@ -148,6 +186,18 @@ def update(tmp, snapshots=None):
     manifest = dict(fasthtml=fh_version, assets=sorted(assets, key=lambda a: a['path']))
     manifest_path.write_text(json.dumps(manifest, indent=1) + '\n')
     print(f'vendored {len(assets)} files from {len({(a["name"], a["version"]) for a in assets})} packages and repositories')
+
+def siblings(entry, files, base):
+    "Manifest entries for the files beside `entry` that its helper's arguments name (`families`) or it loads at run time (`runtime_loads`)"
+    pats = [(p, f"{entry['used_by']}: another file of {entry['name']}") for p in families.get(entry['name'], ())]
+    if p := runtime_loads.get((entry['name'], entry['file'])): pats.append((p, f"loaded at run time by {entry['path']}"))
+    out = []
+    for pat, used_by in pats:
+        for f in sorted(f for f in files if re.fullmatch(pat, f) and f != entry['file']):
+            url = base + f if base else None   # the CDN URL of the sibling, where the entry's URL names the file's path
+            out.append({**entry, 'file': f, 'path': f"{entry['path'].removesuffix(entry['file'])}{f}", 'url': url, 'used_by': used_by,
+                        'sha256': sha256(files[f])})
+    return out
 
 def source_files(a, tmp, snapshots):
     "The files of asset `a`'s source (npm tarball, or its repository snapshot at the pinned commit); `None` when no snapshot was given."

@@ -196,3 +196,91 @@ def test_browser_runs_htmx_offline(server, page):
     assert page.evaluate('[typeof me, typeof any, typeof proc_htmx]') == ['function', 'function', 'function']   # surreal, fasthtml.js
     assert page.evaluate("getComputedStyle(document.body).fontFamily").startswith('system-ui')   # Pico's
     assert hosts and set(hosts) == {'127.0.0.1'}
+
+# fasthtml's script helpers (fasthtml.js): each loads its library from a CDN, by `src`/`href` or by an inline module's `import`
+from fasthtml.js import MarkdownJS, KatexMarkdownJS, HighlightJS, SortableJS, MermaidJS
+from fasthtml.common import Div, Pre, Code, Ul, Li
+from urllib.parse import urljoin
+from fasthtml.core import flat_xt
+import re
+
+helpers = {'MarkdownJS': lambda: MarkdownJS(), 'KatexMarkdownJS': lambda: KatexMarkdownJS(sel='.math'),
+           'HighlightJS': lambda: HighlightJS(langs=['python', 'javascript', 'css'], light='github', dark='github-dark'),
+           'SortableJS': lambda: SortableJS(), 'MermaidJS': lambda: MermaidJS()}
+_named = re.compile(r'''(?:src|href)="([^"]+)"|\bfrom\s*["']([^"']+)["']|\bimport\s*\(?\s*["']([^"']+)["']''')
+_css_url = re.compile(r'''url\(\s*["']?([^"')]+)["']?\s*\)''')
+
+def names(text):
+    "Every URL `text` (a page, a script or a stylesheet) names for the browser to load"
+    return [next(g for g in m.groups() if g) for m in _named.finditer(text)] + _css_url.findall(text)
+
+def crawl(client, urls):
+    "Fetch `urls` and every file they load in turn (a module's relative imports, a stylesheet's `url()`s): {url: status}"
+    seen, todo = {}, list(urls)
+    while todo:
+        u = todo.pop()
+        if u in seen or u.startswith('data:'): continue
+        r = client.get(u)
+        seen[u] = r.status_code
+        if r.status_code == 200 and u.endswith(('.js', '.mjs', '.css')):
+            found = _css_url.findall(r.text) if u.endswith('.css') else [n for n in names(r.text) if n.startswith(('./', '../'))]
+            todo += [urljoin(u, n) for n in found if not n.startswith(('data:', '#'))]
+    return seen
+
+def helper_app(*hdrs, **kw):
+    app, rt = fast_app(hdrs=hdrs, **kw)
+    @rt('/')
+    def get(): return Titled('Helpers', Div('*hello* **world**', cls='marked'), Div(r'Euler: $e^{i\pi}+1=0$', cls='math'),
+                             Pre(Code('def f(x): return x + 1', cls='language-python')), Div('graph TD; A-->B', cls='language-mermaid'),
+                             Ul(Li('one', id='one'), Li('two', id='two'), Li('three', id='three'), cls='sortable'))
+    return app
+
+@pytest.mark.parametrize('helper', list(helpers))
+def test_helper_pages_name_only_local_urls(server, helper):
+    "A page with each of fasthtml's script helpers, served offline, names only local URLs, and they (and all they load) answer 200."
+    swap, client = server
+    swap.app = offline(helper_app(*flat_xt(helpers[helper]())))
+    page = client.get('/').text
+    named = names(page)
+    off = [n for n in named if httpx.URL(urljoin('http://127.0.0.1/', n)).host != '127.0.0.1']   # the canonical link is the page's own
+    assert off == [] and named
+    loaded = crawl(client, [n for n in named if n.startswith(STATIC_PATH + '/')])
+    assert {u: s for u, s in loaded.items() if s != 200} == {}
+    if helper == 'KatexMarkdownJS': assert any(u.endswith('.woff2') for u in loaded)          # its fonts, named by its CSS
+    if helper == 'MermaidJS': assert sum('/chunks/' in u for u in loaded) > 10               # its chunks, imported by its module
+
+@pytest.mark.browser
+@pytest.mark.parametrize('htmx4', [False, True], ids=['htmx2', 'htmx4'])
+def test_browser_renders_helpers_offline(server, page, htmx4):
+    "In Chromium with every request off loopback aborted, the five helpers render: markdown, math, highlighting, a diagram, a sortable list."
+    swap, client = server
+    swap.app = offline(helper_app(*flat_xt([f() for f in helpers.values()]), htmx4=htmx4))
+    off = []
+    def only_loopback(route):
+        if httpx.URL(route.request.url).host == '127.0.0.1': return route.continue_()
+        off.append(route.request.url); route.abort()
+    page.route('**/*', only_loopback)
+    errors = []
+    page.on('pageerror', lambda e: errors.append(str(e)))
+    page.goto(str(client.base_url) + '/')
+    page.wait_for_selector('.marked em:has-text("hello")', timeout=20_000)
+    page.wait_for_selector('.math .katex', timeout=20_000)
+    page.wait_for_selector('pre code.language-python.hljs span.hljs-keyword', timeout=20_000)
+    page.wait_for_selector('.language-mermaid svg', timeout=20_000)
+    page.wait_for_function("[...document.querySelectorAll('.sortable')].every(e => Object.keys(e).some(k => k.startsWith('Sortable')))", timeout=20_000)
+    assert page.evaluate("document.fonts.check('1em KaTeX_Main')") and page.evaluate("[...document.fonts].some(f => f.family.includes('KaTeX') && f.status == 'loaded')")
+    assert (off, errors) == ([], [])
+
+def test_kernel_server_serves_helper_files(kernel):
+    "The kernel's own server (`serve_nb`) serves a page with all five helpers naming only local URLs, and every file they load."
+    kernel.ok('from fasthtml.common import *\nfrom fasthtml.js import *\nfrom fhnb import serve_nb\n'
+              "app, rt = fast_app(hdrs=(MarkdownJS(), *KatexMarkdownJS(sel='.math'), *HighlightJS(langs=['python', 'sql']), SortableJS(), MermaidJS()))\n"
+              "rt('/')(lambda: Titled('Helpers', Div('*hi*', cls='marked')))\n"
+              'srv = serve_nb(app, port=0)')
+    url = kernel.ok('print(srv.url)').stdout.strip()
+    with httpx.Client(base_url=url, timeout=10) as client:
+        named = names(client.get('/').text)
+        assert [n for n in named if httpx.URL(urljoin(url, n)).host != '127.0.0.1'] == []
+        loaded = crawl(client, [n for n in named if n.startswith(STATIC_PATH + '/')])
+    assert {u: s for u, s in loaded.items() if s != 200} == {} and len(loaded) > 100   # Mermaid's chunks, KaTeX's fonts
+    kernel.ok('srv.stop()')
