@@ -41,6 +41,8 @@ extra_urls = {
     # KaTeX's documented auto-render snippet, at the version `KatexMarkdownJS` loads its CSS from
     'https://cdn.jsdelivr.net/npm/katex@0.16.11/dist/katex.min.js': "KaTeX's auto-render snippet (with KatexMarkdownJS's CSS)",
     'https://cdn.jsdelivr.net/npm/katex@0.16.11/dist/contrib/auto-render.min.js': "KaTeX's auto-render snippet (with KatexMarkdownJS's CSS)",
+    # not a FastHTML header: fhnb's own accessibility checks (fhnb.check, the pytest plugin's app_page.a11y()) run it
+    'https://cdn.jsdelivr.net/npm/axe-core@4.14.1/axe.min.js': 'fhnb check and app_page.a11y() (accessibility)',
 }
 
 helpers = ('MarkdownJS', 'KatexMarkdownJS', 'HighlightJS', 'SortableJS', 'MermaidJS')
