@@ -8,6 +8,10 @@ each logged in with 20 todos of their own, for `--secs` seconds: a read (GET /, 
 with probability `--writes`, a write (toggle one of their todos, which returns the list). The lists keep their size,
 so every configuration does the same work per request. The clients run in 2 processes (4 threads each by default) on
 the same machine. Requests/s is the median over `--repeats`; ratios are against 1 worker on SQLite in the same run.
+
+As the guide says, `FHNB_ALLOWED_HOSTS` names the public name nginx passes on (here `127.0.0.1`, without a port: nginx's
+`$host`); without it fhnb's guard refuses every request with 403. `FHNB_ROOT` is the configuration's fresh folder, so
+the app's SQLite file and uploads live there and not in the checkout's `nbs/examples/data`.
 """
 import argparse, multiprocessing as mp, os, random, secrets, statistics, subprocess, sys, tempfile, threading, time, uuid
 from pathlib import Path
@@ -28,6 +32,7 @@ def user_session(url:str, name:str) -> tuple[dict, list[int]]:
         c.post('/login', data={'user': name})
         for i in range(20): r = c.post('/todos', data={'title': f'{name} {i}', 'priority': i % 5}, headers=HX)
         ids = [int(x) for x in re.findall(r'id="todo-(\d+)"', r.text)]
+        if not ids: sys.exit(f'bench: {name} has no todos after 20 POST /todos: the last answered {r.status_code} {r.text[:200]!r}')
         return dict(c.cookies), ids
 
 def client_proc(url, sessions, secs, writes, q):
@@ -52,7 +57,7 @@ def measure(env:dict, workers:int, args) -> tuple[float, int]:
     with tempfile.TemporaryDirectory() as d:
         log = open(Path(d)/'serve.log', 'w')
         p = subprocess.Popen([sys.executable, '-m', 'fhnb', 'serve', 'fhnb.examples.todos:app', '--port', str(port), '--workers', str(workers)],
-                             cwd=d, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                             cwd=d, env=env | {'FHNB_ROOT': d}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             wait_http(f'http://127.0.0.1:{port}/login', proc=p)
             with nginx(SITE.format(port=port, front=front)):
@@ -79,7 +84,7 @@ def main():
     ap.add_argument('--repeats', type=int, default=2)
     ap.add_argument('--workers', default='1,2,4')
     args = ap.parse_args()
-    base = {k: v for k, v in os.environ.items() if not k.startswith('FHNB_')} | {'FHNB_SECRET_KEY': secrets.token_urlsafe(32)}
+    base = {k: v for k, v in os.environ.items() if not k.startswith('FHNB_')} | {'FHNB_SECRET_KEY': secrets.token_urlsafe(32), 'FHNB_ALLOWED_HOSTS': '127.0.0.1'}
     rows = {}
     with postgres() as cluster:
         for rep in range(args.repeats):

@@ -4,15 +4,15 @@
 
 # %% ../nbs/08_cli.ipynb #fe398ce4
 from __future__ import annotations
-import argparse, errno, gc, importlib, inspect, os, signal, socket, subprocess, sys, traceback
+import argparse, errno, gc, importlib, inspect, os, re, signal, socket, subprocess, sys, traceback
 from dataclasses import fields
 from pathlib import Path
 from .probe import AppProbe
 # fhnb.settings and fhnb.export are imported where they are used: `fhnb export` starts its probe before loading them
 
 # %% auto #0
-__all__ = ['CliError', 'new_command', 'export_command', 'load_app', 'prepare_app', 'served_app', 'bind', 'serve_command',
-           'lab_command', 'settings_lines', 'main', 'console']
+__all__ = ['CliError', 'new_command', 'export_command', 'load_app', 'prepare_app', 'served_app', 'defining_notebook',
+           'work_folder', 'bind', 'serve_command', 'lab_command', 'settings_lines', 'main', 'console']
 
 # %% ../nbs/08_cli.ipynb #7eb79a6d
 class CliError(Exception):
@@ -92,6 +92,36 @@ def served_app():
     return prepare_app(load_app(env['FHNB_SERVE_APP'], env.get('FHNB_SERVE_ROOT')), _site(env['FHNB_SERVE_HOST'], int(env['FHNB_SERVE_PORT'])),
                        env.get('FHNB_SERVE_OFFLINE') == '1')
 
+# %% ../nbs/08_cli.ipynb #cabd51c4
+def _module_file(mod:str, path:list) -> Path|None:
+    "The source file of module `mod` on `path`, found without importing it (or its package)."
+    parts = mod.split('.')
+    for d in path:
+        for f in (Path(d, *parts).with_suffix('.py'), Path(d, *parts, '__init__.py')):
+            if f.is_file(): return f
+
+def defining_notebook(spec:str, root:str|Path) -> Path|None:
+    "The notebook that exported the module of app `spec`, from nbdev's header, when it is inside project `root`; else `None`."
+    f = _module_file(spec.partition(':')[0], [str(root), *sys.path])
+    if f is None: return None
+    head = f.read_text(errors='replace')[:4000]
+    m = re.search(r'File to edit: (\S+?\.ipynb)', head) or re.search(r'^# %% (\S+?\.ipynb)', head, re.M)
+    nb = (f.parent/m[1]).resolve() if m else None
+    return nb if nb and nb.is_file() and nb.is_relative_to(Path(root).resolve()) else None
+
+# %% ../nbs/08_cli.ipynb #46d61d2a
+def work_folder(spec:str,          # the app, `module:attr`
+                root:str|Path,     # the project: `settings.ini`'s folder, else the current one
+                setting:str=''     # the `root` setting
+               ) -> tuple[Path, str]:
+    "The folder `fhnb serve` works in for app `spec`, and why; a `root` setting that is not a folder is a `CliError`."
+    if setting:
+        d = (Path(root)/setting).resolve()
+        if not d.is_dir(): raise CliError(f"root = {setting!r}: {d} is not a folder; create (or mount) it, or fix FHNB_ROOT or settings.ini [fhnb] root")
+        return d, 'the root setting'
+    if (nb := defining_notebook(spec, root)): return nb.parent, f'the folder of {nb.relative_to(Path(root).resolve())}, which defines the app'
+    return Path.cwd(), "the folder it was started in"
+
 # %% ../nbs/08_cli.ipynb #97dfa8ab
 def bind(host:str, port:int) -> socket.socket:
     "A listening TCP socket on `host:port` (port 0: any free port), or a `CliError`."
@@ -144,6 +174,8 @@ def serve_command(spec:str|None=None, host:str|None=None, port:int|None=None, wo
     root = st.path.parent if st.path else Path.cwd()
     spec = spec or st.app
     _check_serve_args(spec, workers, port, reload)
+    folder, why = work_folder(spec, root, st.root)
+    os.chdir(folder)   # before the app is imported: it opens its files relative to here (worker processes start here too)
     host = host or st.host
     port = (st.port or 5001) if port is None else port
     offline = st.offline if offline is None else offline
@@ -155,7 +187,7 @@ def serve_command(spec:str|None=None, host:str|None=None, port:int|None=None, wo
     site = _site(host, port)
     os.environ.update(FHNB_SERVE_APP=spec, FHNB_SERVE_ROOT=str(root), FHNB_SERVE_OFFLINE='1' if offline else '0',
                       FHNB_SERVE_HOST=host, FHNB_SERVE_PORT=str(port))
-    print(_started(spec, host, site, offline, workers, reload), flush=True)
+    print(_started(spec, host, site, offline, workers, reload), f'fhnb serve: works in {folder} ({why})', sep='\n', flush=True)
     many = reload or workers > 1
     config = uvicorn.Config('fhnb.cli:served_app' if many else prepare_app(app, site, offline), factory=many, host=host, port=port,
                             workers=workers, reload=reload, reload_dirs=[str(root)] if reload else None, timeout_graceful_shutdown=5,

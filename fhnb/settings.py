@@ -56,6 +56,10 @@ def _database(v:str) -> str:
     if v and not re.fullmatch(r'postgres(?:ql)?(?:\+\w+)?://\S+', v): raise ValueError("empty (the app's own SQLite file), or a URL such as postgresql://user:pass@host:5432/db")
     return v
 
+def _root(v:str) -> str:
+    if '\0' in v: raise ValueError("empty (the folder of the notebook that defines the app), or a folder, such as /srv/shared/myapp")
+    return v
+
 def _proxy(v:str) -> str:
     if v not in _proxy_modes: raise ValueError(' | '.join(_proxy_modes))
     return v
@@ -73,10 +77,11 @@ class Settings:
     allowed_hosts:tuple = ()      # host names `fhnb serve` and the kernel's server accept when bound beyond loopback
     probe_timeout:float = 120     # seconds `fhnb export` waits for the exported app to import
     database:str = ''             # '': the app's own SQLite file; or a `postgresql://` URL (through fastsql)
+    root:str = ''                 # folder `fhnb serve` works in ('': the defining notebook's, else the current one); relative to settings.ini's
     path:Path|None = None         # the `settings.ini` these came from, if any
 
 _parsers = dict(host=_host, port=_port, app=_app, offline=_offline, preview_height=_preview_height, proxy=_proxy,
-                allowed_hosts=_allowed_hosts, probe_timeout=_probe_timeout, database=_database)
+                allowed_hosts=_allowed_hosts, probe_timeout=_probe_timeout, database=_database, root=_root)
 
 # %% ../nbs/00_settings.ipynb #e1f8b1bf
 # `[fhnb]`, and tries at it (`[fhnb`, `[FHNB]`) that must not pass silently; after a UTF-8 byte-order mark read as latin-1

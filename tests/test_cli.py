@@ -100,6 +100,37 @@ def test_notebook_and_served_app_share_one_database(kernel, project, tmp_path):
         request(url + '/add', dict(title='added in the served app'), hx=True)
     assert kernel.ok('print([i.title for i in items()])').stdout.strip() == "['added in the notebook', 'added in the served app']"
 
+COVERS = """
+@rt('/covers/{n}')
+def post(n:int, data:str):
+    Path('data/covers').mkdir(parents=True, exist_ok=True)
+    Path(f'data/covers/{n}.txt').write_text(data)
+    return P('saved')
+
+@rt('/covers/{n}')
+def get(n:int): return FileResponse(f'data/covers/{n}.txt')"""
+
+def test_a_file_written_in_the_kernel_is_served_by_fhnb_serve(kernel, project, tmp_path):
+    "A route writes `data/covers/3.txt` (relative) through the kernel's server; `fhnb serve` answers it from the same file, with one `.sesskey`."
+    d = copy_project(project, tmp_path)
+    add_to_cell(d, '#| export\n@rt(\'/add\')', '\n\n' + COVERS)
+    assert fhnb('export', cwd=d).returncode == 0
+    k_url, _ = kernel_server(kernel, d)
+    assert request(k_url + '/covers/3', dict(data='cover three'), hx=True).strip() == '<p>saved</p>'
+    assert (d/'nbs'/'data'/'covers'/'3.txt').read_text() == 'cover three'   # the kernel works in nbs/
+    with serving('--port', 0, cwd=d) as (url, p):
+        assert f'fhnb serve: works in {(d/"nbs").resolve()} (the folder of nbs/00_app.ipynb, which defines the app)' in (d/'serve.out').read_text()
+        assert request(url + '/covers/3') == 'cover three'
+    assert sorted(f.relative_to(d) for f in d.rglob('.sesskey')) == [Path('nbs/.sesskey')]
+    assert not (d/'data'/'covers').exists()
+
+def test_serve_root_setting(project, tmp_path):
+    "`FHNB_ROOT` names the folder `fhnb serve` works in; one that is not a folder is one line."
+    env = {k: v for k, v in os.environ.items() if not k.startswith('FHNB_')}
+    run = lambda root: subprocess.run([sys.executable, '-m', 'fhnb', 'serve', '--port', '0'], cwd=project, env={**env, 'FHNB_ROOT': str(root)},
+                                      capture_output=True, text=True, timeout=60)
+    assert error_of(run(tmp_path/'nope'), 2) == f"fhnb serve: root = {str(tmp_path/'nope')!r}: {tmp_path/'nope'} is not a folder; create (or mount) it, or fix FHNB_ROOT or settings.ini [fhnb] root"
+
 def test_offline_flag(project):
     with serving('--port', 0, '--no-offline', cwd=project) as (url, p):
         page = request(url + '/')

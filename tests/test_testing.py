@@ -1,5 +1,5 @@
-"""fhnb.testing in a real kernel: `HxClient` answers shown inline, and fhnb's `HTML` (`fhnb.assets`) in the seed's two spellings."""
-import json, re, subprocess, sys, textwrap
+"""fhnb.testing in a real kernel: `HxClient` answers shown inline, and fhnb's `HTML` (`fhnb.assets`) in the seed's two spellings; `nbdev-test` of a new project on scratch copies of its data."""
+import json, os, re, subprocess, sys, textwrap
 import pytest
 import httpx
 from harness import free_port, wait_http
@@ -95,3 +95,31 @@ def test_hxclient_sends_what_the_browser_sends(page, htmx4, tmp_path):
         assert norm(ours) == norm(browser), (ours, browser)
     finally:
         srv.should_exit = True; t.join(10)
+
+def rows(db) -> int:
+    "How many items the project's own database holds."
+    import sqlite3
+    with sqlite3.connect(db) as c: return c.execute('select count(*) from items').fetchone()[0]
+
+def test_nbdev_test_leaves_the_projects_data_alone(tmp_path):
+    "A notebook that inserts a row: `nbdev-test` runs it on a scratch copy (the project's file keeps its rows); `FHNB_TEST_DATA=real` opts in to the real file."
+    from pathlib import Path
+    from fastcore.nbio import read_nb, write_nb
+    d = tmp_path/'books'
+    r = subprocess.run([sys.executable, '-m', 'fhnb', 'new', 'books', '--path', str(d)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    nb = read_nb(d/'nbs'/'00_app.ipynb')
+    c = next(c for c in nb.cells if c.source.startswith("#| export\n@rt('/add')"))
+    c.source += "\n\nitems.insert(title='Test item')\nassert 'Test item' in [i.title for i in items()]"
+    write_nb(nb, d/'nbs'/'00_app.ipynb')
+    env = {k: v for k, v in os.environ.items() if k not in ('FHNB_TEST_DATA', 'IN_TEST')}
+    nbdev_test = lambda **extra: subprocess.run([str(Path(sys.executable).parent/'nbdev-test')], cwd=d, env={**env, **extra},
+                                                capture_output=True, text=True, timeout=300)
+    t = nbdev_test(FHNB_TEST_DATA='real')   # opted in: the test's row lands in the project's database
+    assert t.returncode == 0, t.stdout + t.stderr
+    db = d/'data'/'items.db'
+    assert rows(db) == 1
+    for _ in range(2):
+        t = nbdev_test()
+        assert t.returncode == 0, t.stdout + t.stderr
+        assert rows(db) == 1
