@@ -15,8 +15,8 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 # %% auto #0
-__all__ = ['CHROMIUM_ARGS', 'AXE', 'SETTLED', 'PAGE_RULES', 'CheckError', 'Finding', 'serving', 'session_cookie', 'chromium_path',
-           'browser', 'a11y', 'off_loop', 'check']
+__all__ = ['CHROMIUM_ARGS', 'AXE', 'SETTLED', 'PAGE_RULES', 'CheckError', 'Finding', 'serving', 'chromium_path', 'browser',
+           'a11y', 'off_loop', 'check']
 
 # %% ../nbs/16_check.ipynb #2153c076
 class CheckError(Exception):
@@ -56,13 +56,11 @@ def serving(asgi, errors:dict|None=None):
         sock.close()
 
 # %% ../nbs/16_check.ipynb #763ad581
-def session_cookie(app, data:dict) -> tuple[str, str]:
-    "The name and value of the cookie `app` reads as session `data` (signed with the app's key)."
-    import itsdangerous
-    m = next((m for m in getattr(app, 'user_middleware', ()) if m.cls.__name__ == 'SessionMiddleware'), None)
-    if m is None: raise CheckError('session: the app keeps no sessions (no SessionMiddleware); visit without a session')
-    signer = itsdangerous.TimestampSigner(str(m.kwargs['secret_key']))
-    return m.kwargs.get('session_cookie', 'session'), signer.sign(b64encode(json.dumps(data).encode())).decode()
+def _session(app, data:dict) -> tuple[str, str]:
+    "`fhnb.testing.session_cookie`, or a `CheckError` for an app without sessions."
+    from fhnb.testing import session_cookie
+    try: return session_cookie(app, data)
+    except ValueError as e: raise CheckError(str(e)) from None
 
 # %% ../nbs/16_check.ipynb #1a68ef29
 CHROMIUM_ARGS = ('--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
@@ -175,7 +173,7 @@ def _get_routes(app) -> list[str]:
     return [r.path for r in getattr(app, 'routes', ()) if 'GET' in (getattr(r, 'methods', None) or ()) and '{' not in r.path]
 
 def _check(app, asgi, paths, follow, session, max_pages, chromium) -> list[Finding]:
-    cookie = session_cookie(app, session) if session else None
+    cookie = _session(app, session) if session else None
     queue, found, links, errors, fragments, seen = deque(paths or _get_routes(app)), [], {}, {}, set(), set()
     todo = set(queue)
     with serving(asgi or app, errors) as base, browser(chromium) as b:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_cli.ipynb #fe398ce4
 from __future__ import annotations
-import argparse, errno, gc, importlib, inspect, os, re, signal, socket, subprocess, sys, traceback
+import argparse, errno, gc, importlib, inspect, json, os, re, signal, socket, subprocess, sys, traceback
 from dataclasses import fields
 from pathlib import Path
 from .probe import AppProbe
@@ -12,7 +12,7 @@ from .probe import AppProbe
 
 # %% auto #0
 __all__ = ['CliError', 'new_command', 'export_command', 'load_app', 'prepare_app', 'served_app', 'defining_notebook',
-           'work_folder', 'bind', 'serve_command', 'lab_command', 'settings_lines', 'main', 'console']
+           'work_folder', 'bind', 'serve_command', 'lab_command', 'check_command', 'settings_lines', 'main', 'console']
 
 # %% ../nbs/08_cli.ipynb #7eb79a6d
 class CliError(Exception):
@@ -75,10 +75,11 @@ def load_app(spec:str,              # `module:attr`, e.g. `myapp.app:app`
 
 # %% ../nbs/08_cli.ipynb #d559e216
 def prepare_app(app, site, offline:bool=True):
-    "`app` as `fhnb serve` runs it: its hand-built pages with its headers, with fhnb's assets when `offline`, behind the guard for `site` (a `fhnb.guard.Site`)."
+    "`app` as `fhnb serve` runs it: its hand-built pages with its headers, with fhnb's assets when `offline`, behind the guard for `site` (a `fhnb.guard.Site`; `None`: no guard)."
     from fhnb.guard import Guard
     from fhnb.assets import offline as with_assets, HtmlRewrite, app_headers
-    return Guard(with_assets(app) if offline else HtmlRewrite(app, app_headers(app)), site)
+    pages = with_assets(app) if offline else HtmlRewrite(app, app_headers(app))
+    return pages if site is None else Guard(pages, site)
 
 # %% ../nbs/08_cli.ipynb #92e75e1a
 def _site(host:str, port:int):
@@ -214,6 +215,33 @@ def lab_command(port:int=0, # 0: JupyterLab picks its own default
     given = {a.split('=', 1)[0] for a in extra}
     return [sys.executable, '-m', 'jupyter', 'lab'] + [a for a in ours if a.split('=', 1)[0] not in given] + extra
 
+# %% ../nbs/08_cli.ipynb #63d0beeb
+def _session_arg(text:str|None) -> dict|None:
+    "`--session`'s JSON object, or a `CliError` saying what is allowed."
+    if text is None: return None
+    try: data = json.loads(text)
+    except ValueError as e: raise CliError(f"--session {text[:60]!r}: not JSON ({e.msg}); pass an object, e.g. '{{\"auth\": \"alice\"}}'") from None
+    if not isinstance(data, dict): raise CliError(f"--session {text[:60]!r}: a JSON object is expected, e.g. '{{\"auth\": \"alice\"}}'")
+    return data
+
+def check_command(spec:str|None=None, follow:bool=False, session:str|None=None, ignore=(), as_json:bool=False,
+                  offline:bool|None=None) -> tuple[str, int]:
+    "Run `fhnb check` on `spec` (default: settings.ini `app`): what it prints, and its exit status (1: findings)."
+    from dataclasses import asdict
+    from fhnb.settings import load_settings
+    from fhnb.testing import scratch_databases
+    from fhnb.check import CheckError, check
+    st = load_settings()
+    root, spec, data = st.path.parent if st.path else Path.cwd(), spec or st.app, _session_arg(session)
+    if not spec: raise CliError('no app to check: pass MODULE:APP, or set app = pkg.module:app in settings.ini [fhnb]')
+    os.chdir(work_folder(spec, root, st.root)[0])   # where fhnb serve works
+    scratch_databases()   # a page that writes when visited changes no project data
+    app = load_app(spec, root)
+    try: found = check(app, prepare_app(app, None, st.offline if offline is None else offline), follow=follow, session=data, ignore=ignore)
+    except CheckError as e: raise CliError(str(e)) from None
+    if as_json: return json.dumps([asdict(f) for f in found], indent=1), int(bool(found))
+    return '\n'.join([*map(str, found), f'fhnb check: {spec}: {len(found) or "no"} finding{"" if len(found) == 1 else "s"}']), int(bool(found))
+
 # %% ../nbs/08_cli.ipynb #739557ff
 def settings_lines() -> list[str]:
     "The current settings as `key = value` lines."
@@ -240,6 +268,13 @@ def _parser() -> argparse.ArgumentParser:
                      help="serve htmx and Pico from fhnb's vendored copies (default: settings offline)")
     lab = sub.add_parser('lab', help='start JupyterLab in the project root')
     lab.add_argument('--port', type=int, default=0, help='port for JupyterLab')
+    chk = sub.add_parser('check', help="visit the exported app's pages in Chromium: htmx, accessibility, broken links, server errors")
+    chk.add_argument('app', nargs='?', metavar='MODULE:APP', help='the app (default: settings.ini [fhnb] app)')
+    chk.add_argument('--follow', action='store_true', help='also visit the links and hx-get URLs the pages name')
+    chk.add_argument('--session', metavar='JSON', help='visit with this session, e.g. \'{"auth": "alice"}\' (signed with the app\'s key)')
+    chk.add_argument('--ignore', metavar='RULE', action='append', default=[], help='leave out findings of RULE (repeatable)')
+    chk.add_argument('--json', action='store_true', help='print the findings as a JSON list of {route, rule, element, message}')
+    chk.add_argument('--offline', action=argparse.BooleanOptionalAction, default=None, help="fhnb's vendored assets (default: settings offline)")
     sub.add_parser('settings', help='show the checked settings from settings.ini [fhnb]')
     return p
 
@@ -269,6 +304,9 @@ def main(argv:list[str]|None=None) -> int:
         if args.cmd == 'new': print(new_command(args.name, args.path)); return 0
         if args.cmd == 'export': print(export_command(probe=probe)); return 0
         if args.cmd == 'serve': return serve_command(args.app, args.host, args.port, args.workers, args.reload, args.offline)
+        if args.cmd == 'check':
+            out, status = check_command(args.app, args.follow, args.session, args.ignore, args.json, args.offline)
+            print(out); return status
         if args.cmd == 'settings': print('\n'.join(settings_lines())); return 0
         if args.cmd == 'lab': return _run_lab(lab_command(args.port, extra))
     except (CliError, ExportError, SettingsError) as e:

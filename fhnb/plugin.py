@@ -68,7 +68,8 @@ def app_page(url:str, browser, path:str='/', session_cookie:tuple|None=None):
 
 def on_app_page(app, test, path:str='/', session:dict|None=None):
     "`test(page)` on an `AppPage` of `app` served for it (as `session` when given); its result. Works in a notebook's cells."
-    from fhnb.check import browser, off_loop, session_cookie
+    from fhnb.check import browser, off_loop
+    from fhnb.testing import session_cookie
     def run():
         with live_app(app) as url, browser() as b, app_page(url, b, path, session and session_cookie(app, session)) as page:
             return test(page)
@@ -93,13 +94,15 @@ def _app_spec(config) -> str:
 def _app(pytestconfig):
     "The app under test: `--fhnb-app`, or settings.ini [fhnb] `app` (a project's own `app` fixture replaces this one)."
     from fhnb.cli import CliError, load_app
+    from fhnb.testing import scratch_databases
+    scratch_databases()   # tests never change the project's data: the app opens scratch copies of its SQLite files
     try: return load_app(_app_spec(pytestconfig), pytestconfig.rootpath)
     except CliError as e: raise pytest.UsageError(f'fhnb: {e}') from None
 
 # %% ../nbs/17_plugin.ipynb #12424a1e
 @pytest.fixture(name='hx')
 def _hx(app):
-    "An `HxClient` on the app: requests sent as HTMX sends them, answered in process."
+    "An `HxClient` on the app: requests sent as HTMX sends them, answered in process (`HxClient(app, session=...)` to start logged in)."
     from fhnb.testing import HxClient
     return HxClient(app)
 

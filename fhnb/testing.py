@@ -4,15 +4,15 @@
 
 # %% ../nbs/05_testing.ipynb #23f70564
 from __future__ import annotations
-import re
+import json, re
 from fastcore.basics import patch
 from fastcore.xml import Safe, to_xml
 from fasthtml.core import Client
 from fasthtml.components import Div, Code, B, Span, Details, Summary, Pre, Small
 
 # %% auto #0
-__all__ = ['scratch', 'hx_headers', 'HxResponse', 'htmx_version', 'HxClient', 'scratch_path', 'scratch_databases',
-           'real_databases', 'nbdev_setup']
+__all__ = ['scratch', 'hx_headers', 'HxResponse', 'htmx_version', 'session_cookie', 'HxClient', 'scratch_path',
+           'scratch_databases', 'real_databases', 'nbdev_setup']
 
 # %% ../nbs/05_testing.ipynb #30ca5395
 def hx_headers(url:str='http://testserver/', # the page the request comes from
@@ -81,11 +81,22 @@ def htmx_version(app) -> int:
     return 4 if 'htmx.org@4' in srcs else 2
 
 # %% ../nbs/05_testing.ipynb #a65df2b2
+def session_cookie(app, data:dict) -> tuple[str, str]:
+    "The name and value of the cookie `app` reads as session `data` (signed with the app's key, as after a login)."
+    import itsdangerous
+    from base64 import b64encode
+    m = next((m for m in getattr(app, 'user_middleware', ()) if m.cls.__name__ == 'SessionMiddleware'), None)
+    if m is None: raise ValueError('session: the app keeps no sessions (no SessionMiddleware); start without a session')
+    signer = itsdangerous.TimestampSigner(str(m.kwargs['secret_key']))
+    return m.kwargs.get('session_cookie', 'session'), signer.sign(b64encode(json.dumps(data).encode())).decode()
+
 class HxClient:
     "Call `app`'s routes in process as HTMX does; each call returns an `HxResponse`."
     def __init__(self, app,                # a FastHTML (or any ASGI) app
-                 htmx:int|None=None):      # the htmx version to speak (default: the one `app`'s pages load)
+                 htmx:int|None=None,       # the htmx version to speak (default: the one `app`'s pages load)
+                 session:dict|None=None):  # start from this session (signed with the app's key), e.g. `{'auth': 'alice'}`
         self.url, self.client, self.htmx, self._page = 'http://testserver/', Client(app), htmx or htmx_version(app), ''
+        if session is not None: self.client.cli.cookies.set(*session_cookie(app, session))
 
     def get(self, path, **kw): return self.request('GET', path, **kw)
     def post(self, path, **kw): return self.request('POST', path, **kw)

@@ -8,7 +8,8 @@ SHOP = '''
 from fasthtml.common import *
 def login_first(req, sess):
     if not sess.get('auth'): return RedirectResponse('/login', status_code=303)
-app, rt = fast_app(before=Beforeware(login_first, skip=['/login']), htmlkw={'lang': 'en'})
+app, rt, items, Item = fast_app('data/shop.db', items=dict(id=int, title=str, pk='id'),
+                                before=Beforeware(login_first, skip=['/login']), htmlkw={'lang': 'en'})
 @rt('/login')
 def get(): return Titled('Log in', Form(Input(name='user', aria_label='User'), Button('Log in'), action='/login', method='post'))
 @rt('/login')
@@ -21,7 +22,7 @@ def get(sess): return Titled(f"{sess['auth']}'s list", Ul(id='list'),
                              Input(name='q', aria_label='Search', hx_get='/search', hx_trigger='keyup changed delay:200ms', hx_target='#found'),
                              Div(id='found'))
 @rt('/add')
-def post(title:str): return Li(title)
+def post(title:str): return Li(items.insert(title=title).title)
 @rt('/search')
 def get(q:str): return P(f'found {q}')
 '''
@@ -32,6 +33,11 @@ import httpx
 def test_hx_meets_the_login(hx):
     r = hx.get('/')
     assert r.status == 303 and r.headers['location'] == '/login'
+
+def test_hx_starts_logged_in(app):
+    from fhnb.testing import HxClient
+    r = HxClient(app, session={'auth': 'alice'}).post('/add', title='Milk')
+    assert r.status == 200 and r.text.strip() == '<li>Milk</li>'
 
 def test_live_app_serves_the_app(live_app):
     assert '<title>Log in</title>' in httpx.get(live_app + '/login').text
@@ -71,7 +77,8 @@ def pytest_in(folder:Path, *args) -> subprocess.CompletedProcess:
 
 def test_a_project_uses_the_plugins_fixtures(project, chromium):
     r = pytest_in(project)
-    assert r.returncode == 0 and '4 passed' in r.stdout, r.stdout[-3000:] + r.stderr[-2000:]
+    assert r.returncode == 0 and '5 passed' in r.stdout, r.stdout[-3000:] + r.stderr[-2000:]
+    assert not (project/'data'/'shop.db').exists()   # the tests added rows to a scratch copy, not to the project's database
 
 def test_fhnb_app_option_and_a_missing_app(project):
     (project/'settings.ini').write_text('[fhnb]\n')
