@@ -368,6 +368,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'fhnb.settings._preview_height': ('settings.html#_preview_height', 'fhnb/settings.py'),
                                'fhnb.settings._probe_timeout': ('settings.html#_probe_timeout', 'fhnb/settings.py'),
                                'fhnb.settings._proxy': ('settings.html#_proxy', 'fhnb/settings.py'),
+                               'fhnb.settings._settings_repr': ('settings.html#_settings_repr', 'fhnb/settings.py'),
                                'fhnb.settings.find_settings': ('settings.html#find_settings', 'fhnb/settings.py'),
                                'fhnb.settings.load_settings': ('settings.html#load_settings', 'fhnb/settings.py'),
                                'fhnb.settings.masked': ('settings.html#masked', 'fhnb/settings.py')},

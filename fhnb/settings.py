@@ -5,7 +5,7 @@
 # %% ../nbs/00_settings.ipynb #9e7b7507
 from __future__ import annotations
 import configparser, os, re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -91,15 +91,20 @@ _parsers = dict(host=_host, port=_port, app=_app, offline=_offline, preview_heig
                 allowed_hosts=_allowed_hosts, probe_timeout=_probe_timeout, database=_database)
 
 # %% ../nbs/00_settings.ipynb #1edbca60
-_url_password = re.compile(r'(\b[A-Za-z][\w+.-]*://[^\s:/?#@]*):\S*@')   # scheme://user:PASSWORD@, up to the URL's last @
-_query_password = re.compile(r'(?i)(\b\w*password=)[^\s&#\'"]*')          # libpq's ?password=...
+_query_password = re.compile(r'(?i)(\b\w*password=)[^&#\'"\n]*')   # libpq's ?password=...
 
 def masked(text) -> str:
-    "`text` with the password of each URL in it shown as `***`: `postgresql://todos:***@db/todos`."
-    return _query_password.sub(r'\1***', _url_password.sub(r'\1:***@', str(text)))
+    "`text` ending in a URL, with its password shown as `***`: `postgresql://todos:***@db/todos` (and libpq's `?password=`)."
+    head, sep, rest = str(text).partition('://')
+    user, at, host = rest.rpartition('@')   # the password may hold an @ or a space: it ends at the last @
+    if ':' in user: rest = user.split(':', 1)[0] + ':***@' + host
+    return _query_password.sub(r'\1***', head + sep + rest)
 
-_dataclass_repr = Settings.__repr__
-Settings.__repr__ = lambda self: masked(_dataclass_repr(self))   # a repr is a notebook output; `str()` of a `Settings` is its repr
+def _settings_repr(self) -> str:
+    "`Settings(...)` with the database password masked: a repr is a notebook output, and `str()` of a `Settings`."
+    shown = {f.name: getattr(self, f.name) for f in fields(self)} | {'database': masked(self.database)}
+    return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+Settings.__repr__ = _settings_repr
 
 # %% ../nbs/00_settings.ipynb #e1f8b1bf
 # `[fhnb]`, and tries at it (`[fhnb`, `[FHNB]`) that must not pass silently; after a UTF-8 byte-order mark read as latin-1
