@@ -313,7 +313,7 @@ def _check_name(name:str) -> str:
     pkg = name.replace('-', '_')
     if len(name) > _max_name: raise ExportError(f'project name {_shown(name)}: at most {_max_name} characters (it names the folder and the package)', 2)
     if not re.fullmatch(r'[A-Za-z][A-Za-z0-9_]*', pkg) or keyword.iskeyword(pkg):
-        raise ExportError(f'project name {_shown(name)}: use ASCII letters, digits, _ or -, starting with a letter (it becomes the package name)', 2)
+        raise ExportError(f'project name {_shown(name)}: use letters, digits, _ or -, starting with a letter, ASCII only (it becomes the package name)', 2)
     if pkg in _taken: raise ExportError(f'project name {name!r}: {pkg} is already a module the app needs or Python has; choose another name', 2)
     return pkg
 
