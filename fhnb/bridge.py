@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_bridge.ipynb #7d35618f
 from __future__ import annotations
-import asyncio
+import asyncio, re, time
 from concurrent.futures import Future
 from urllib.parse import unquote
 from .server import NbServer, current_server
@@ -55,12 +55,27 @@ async def asgi_request(app, scope:dict, body:bytes=b'') -> tuple[int, list, byte
 
 # %% ../nbs/14_bridge.ipynb #407804c7
 _methods = frozenset({'GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'})
+_max_url, _max_headers = 16_384, 200   # what one request message may carry: a browser sends far less
+_token = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")   # an HTTP header name
+_unsendable = re.compile(r'[^\t\x20-\x7e\xa0-\xff]')  # a line break, a control character, or beyond Latin-1: no HTTP request has it
+
+def _short(x) -> str: return ascii(x)[:60]
+
+def _bad_headers(headers) -> str|None:
+    "Why `headers` are not `[name, value]` pairs an HTTP request can carry; `None` when they are."
+    if not isinstance(headers, list) or len(headers) > _max_headers: return f'headers {_short(headers)} are not a list of at most {_max_headers} [name, value] pairs'
+    for h in headers:
+        if not (isinstance(h, list) and len(h) == 2 and all(isinstance(x, str) for x in h)): return f'header {_short(h)} is not a [name, value] pair of strings'
+        if not _token.fullmatch(h[0]): return f'header name {_short(h[0])} is not an HTTP token'
+        if _unsendable.search(h[1]): return f'header {h[0][:40]} has a value {_short(h[1])} with a line break, a control character or a character beyond Latin-1'
 
 def _refusal(msg:dict, srv:NbServer|None) -> str|None:
     "Why request message `msg` cannot be answered, in one line; `None` when it can."
-    url, method = str(msg.get('url', '')), str(msg.get('method', '')).upper()
-    if not url.startswith('/') or url.startswith('//'): return f"fhnb kernel route: url {url[:100]!r} is not a path on the preview's app; send one starting with a single '/'"
+    url, method = msg.get('url', ''), str(msg.get('method', '')).upper()
+    if not isinstance(url, str) or not url.startswith('/') or url.startswith('//'): return f"fhnb kernel route: url {_short(url)} is not a path on the preview's app; send one starting with a single '/'"
+    if len(url) > _max_url or _unsendable.search(url): return f"fhnb kernel route: url {_short(url)} is over {_max_url} characters or has a line break, a control character or a character beyond Latin-1; %-escape it"
     if method not in _methods: return f"fhnb kernel route: method {method[:20]!r} is not carried; use one of {', '.join(sorted(_methods))}"
+    if (why := _bad_headers(msg.get('headers') or [])): return f'fhnb kernel route: {why}'
     if srv is None or not srv.running or srv._loop is None: return "fhnb kernel route: the kernel's server is not running; run the notebook's serve_nb cell"
 
 def _reply(msg:dict, status:int, headers:list, body:bytes) -> tuple[dict, list]:
@@ -91,11 +106,31 @@ def answer(srv:NbServer|None,  # the kernel's server (`current_server()`)
     return _done(msg, asyncio.run_coroutine_threadsafe(asgi_request(srv, scope, body), srv._loop))
 
 # %% ../nbs/14_bridge.ipynb #04f2bf3c
+def _inspect(widget, msg:dict, status:int, why:str):
+    "Show refused request `msg` in `widget`'s request inspector, in one line, as the server logs the requests it answers."
+    if getattr(widget, '_log', None) is None: return
+    url = msg.get('url')
+    widget._log.append(dict(time=time.time(), method=str(msg.get('method'))[:20], path=(url if isinstance(url, str) else ascii(url))[:200].encode('unicode_escape').decode(),
+                            query='', status=status, ms=0, hx={}, form=None, error=why, response=None, traceback=None, note=None))
+    widget.count += 1
+    if widget.inspector: widget.requests = list(widget._log)
+
+def _send(widget, reply:tuple):
+    try: widget.send(*reply)
+    except Exception: pass   # the widget's comm closed meanwhile (its kernel is going, or the output was cleared): nobody waits
+
 def serve_message(widget,          # the `Preview` whose page asked
                   msg:dict,        # the message from its front end
                   buffers:list=()  # its binary buffers: the request's body
                  ):
-    "Answer a preview's request message on the kernel route (other messages are left alone)."
+    "Answer a preview's request message on the kernel route (other messages are left alone); whatever it holds, an answer goes back."
     if not isinstance(msg, dict) or msg.get('ask') != 'http': return
-    body = bytes(buffers[0]) if buffers else b''
-    answer(current_server(), widget.port, msg, body).add_done_callback(lambda f: widget.send(*f.result()))
+    srv = current_server()
+    try:
+        body = bytes(buffers[0]) if buffers else b''
+        if (why := _refusal(msg, srv)): _inspect(widget, msg, 400 if srv is not None and srv.running else 503, why)
+        out = answer(srv, widget.port, msg, body)
+    except Exception as e:   # nothing a page sends may leave it unanswered
+        out = Future()
+        out.set_result(_reply(msg, 500, [(b'content-type', b'text/plain; charset=utf-8')], f'fhnb kernel route: {type(e).__name__}: {e}'[:300].encode()))
+    out.add_done_callback(lambda f: _send(widget, f.result()))

@@ -245,9 +245,9 @@ def check_command(spec:str|None=None, follow:bool=False, session:str|None=None, 
 # %% ../nbs/08_cli.ipynb #739557ff
 def settings_lines() -> list[str]:
     "The current settings as `key = value` lines."
-    from fhnb.settings import load_settings
+    from fhnb.settings import load_settings, masked
     s = load_settings()
-    shown = lambda v: ', '.join(v) if isinstance(v, tuple) else v
+    shown = lambda v: ', '.join(v) if isinstance(v, tuple) else masked(v)
     return [f'{f.name} = {shown(getattr(s, f.name))}' for f in fields(s) if f.name != 'path'] + [f'# from {s.path or "defaults"}']
 
 # %% ../nbs/08_cli.ipynb #3106b620

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_export.ipynb #b119f0b5
 from __future__ import annotations
-import ast, json, keyword, os, re, shlex, sys, tomllib
+import ast, json, keyword, os, re, shlex, shutil, sys, tomllib
 from contextlib import chdir
 from dataclasses import dataclass, field
 from importlib.resources import files
@@ -304,25 +304,23 @@ def index_notebook(name:str, install:str) -> list:
 
 # %% ../nbs/07_export.ipynb #46f3d72f
 _taken = set(sys.stdlib_module_names) | {'fasthtml', 'fhnb', 'fastlite', 'fastcore', 'nbdev', 'starlette', 'uvicorn', 'apsw', 'app', 'test', 'tests'}
+_max_name = 64   # the folder, the package and the PyPI name; file systems stop at 255 bytes a name
+
+def _shown(name:str) -> str: return f'{name[:40]!r}... ({len(name)} characters)' if len(name) > 40 else repr(name)
 
 def _check_name(name:str) -> str:
     "The package name for project `name`, or an `ExportError` saying what is allowed."
     pkg = name.replace('-', '_')
+    if len(name) > _max_name: raise ExportError(f'project name {_shown(name)}: at most {_max_name} characters (it names the folder and the package)', 2)
     if not re.fullmatch(r'[A-Za-z][A-Za-z0-9_]*', pkg) or keyword.iskeyword(pkg):
-        raise ExportError(f'project name {name!r}: use letters, digits, _ or -, starting with a letter (it becomes the package name)', 2)
+        raise ExportError(f'project name {_shown(name)}: use letters, digits, _ or -, starting with a letter, ASCII only (it becomes the package name)', 2)
     if pkg in _taken: raise ExportError(f'project name {name!r}: {pkg} is already a module the app needs or Python has; choose another name', 2)
     return pkg
 
 # %% ../nbs/07_export.ipynb #257bade8
-def new_project(name:str,                # the project, and (with - as _) its package
-                path:str|Path|None=None  # the folder to create (default: `./name`); must be new or empty
-               ) -> Path:
-    "Write a complete nbdev 3 + FastHTML project `name`, without network access; returns its folder."
+def _write_project(name:str, pkg:str, dest:Path):
+    "The files of project `name` (package `pkg`) in folder `dest`."
     from fastcore.nbio import new_nb, write_nb
-    pkg = _check_name(name)
-    dest = Path(path or name).resolve()
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise ExportError(f'{dest} is not empty: choose a new or empty folder (fhnb new {name} --path DIR)', 2)
     install = install_steps(fhnb_source())
     for out, tmpl in _project_files.items():
         f = dest/out.replace('$pkg', pkg)
@@ -331,4 +329,22 @@ def new_project(name:str,                # the project, and (with - as _) its pa
     (dest/'nbs').mkdir()
     for fn, cells in (('index.ipynb', index_notebook(name, install)), ('00_app.ipynb', app_notebook(name))):
         write_nb(new_nb(cells, meta={'kernelspec': {'display_name': 'Python 3', 'language': 'python', 'name': 'python3'}}), dest/'nbs'/fn)
+
+def new_project(name:str,                # the project, and (with - as _) its package
+                path:str|Path|None=None  # the folder to create (default: `./name`); must be new or empty
+               ) -> Path:
+    "Write a complete nbdev 3 + FastHTML project `name`, without network access; returns its folder. Nothing is left behind when it cannot."
+    pkg = _check_name(name)
+    dest = Path(path or name).resolve()
+    try:
+        if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+            raise ExportError(f'{dest} is not empty: choose a new or empty folder (fhnb new {name} --path DIR)', 2)
+        new = next((d for d in [*reversed(dest.parents), dest] if not d.exists()), None)   # the first folder this makes
+        try: _write_project(name, pkg, dest)
+        except BaseException:
+            if new: shutil.rmtree(new, ignore_errors=True)
+            else:
+                for f in dest.iterdir(): shutil.rmtree(f) if f.is_dir() and not f.is_symlink() else f.unlink()
+            raise
+    except OSError as e: raise ExportError(f'cannot write project {_shown(name)} in {_shown(str(dest))}: {e.strerror or e}; nothing was left there', 2) from None
     return dest

@@ -5,11 +5,12 @@
 # %% ../nbs/00_settings.ipynb #9e7b7507
 from __future__ import annotations
 import configparser, os, re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from urllib.parse import urlsplit
 
 # %% auto #0
-__all__ = ['SettingsError', 'Settings', 'find_settings', 'load_settings']
+__all__ = ['SettingsError', 'Settings', 'masked', 'find_settings', 'load_settings']
 
 # %% ../nbs/00_settings.ipynb #e3b50f74
 class SettingsError(ValueError):
@@ -52,8 +53,19 @@ def _probe_timeout(v:str) -> float:
     if not 0 < t <= 3600: raise ValueError('seconds from 1 to 3600, such as 120')
     return t
 
+_db_schemes = ('postgresql', 'postgres', 'postgresql+psycopg')   # fhnb connects with psycopg 3 (`fhnb.database.engine_url`)
+
 def _database(v:str) -> str:
-    if v and not re.fullmatch(r'postgres(?:ql)?(?:\+\w+)?://\S+', v): raise ValueError("empty (the app's own SQLite file), or a URL such as postgresql://user:pass@host:5432/db")
+    if not v: return v
+    scheme, sep, rest = v.partition('://')
+    if not (sep and scheme in _db_schemes and rest) or re.search(r'\s', v):
+        raise ValueError("empty (the app's own SQLite file), or a URL such as postgresql://user:pass@host:5432/db "
+                         "(postgres:// and postgresql+psycopg:// mean the same; no other scheme or driver, no spaces)")
+    try: u = urlsplit(v)
+    except ValueError: raise ValueError('a host name, or an IPv6 address in [ ], after the @: postgresql://user:pass@host:5432/db') from None
+    try: port = u.port
+    except ValueError: port = 0
+    if port == 0: raise ValueError('a port from 1 to 65535 after the host, or none for 5432: postgresql://user:pass@host:5432/db')
     return v
 
 def _root(v:str) -> str:
@@ -82,6 +94,22 @@ class Settings:
 
 _parsers = dict(host=_host, port=_port, app=_app, offline=_offline, preview_height=_preview_height, proxy=_proxy,
                 allowed_hosts=_allowed_hosts, probe_timeout=_probe_timeout, database=_database, root=_root)
+
+# %% ../nbs/00_settings.ipynb #1edbca60
+_query_password = re.compile(r'(?i)(\b\w*password=)[^&#\'"\n]*')   # libpq's ?password=...
+
+def masked(text) -> str:
+    "`text` ending in a URL, with its password shown as `***`: `postgresql://todos:***@db/todos` (and libpq's `?password=`)."
+    head, sep, rest = str(text).partition('://')
+    user, at, host = rest.rpartition('@')   # the password may hold an @ or a space: it ends at the last @
+    if ':' in user: rest = user.split(':', 1)[0] + ':***@' + host
+    return _query_password.sub(r'\1***', head + sep + rest)
+
+def _settings_repr(self) -> str:
+    "`Settings(...)` with the database password masked: a repr is a notebook output, and `str()` of a `Settings`."
+    shown = {f.name: getattr(self, f.name) for f in fields(self)} | {'database': masked(self.database)}
+    return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+Settings.__repr__ = _settings_repr
 
 # %% ../nbs/00_settings.ipynb #e1f8b1bf
 # `[fhnb]`, and tries at it (`[fhnb`, `[FHNB]`) that must not pass silently; after a UTF-8 byte-order mark read as latin-1
@@ -113,7 +141,7 @@ def _ini_error(p:Path, text:str, e:configparser.Error) -> str:
     elif isinstance(e, configparser.DuplicateOptionError): fix = f'sets {e.option!r} again in [{e.section}]: keep one'
     elif isinstance(e, configparser.DuplicateSectionError): fix = f'repeats [{e.section}]: keep one'
     else: fix = 'is not `key = value`, a [section] or a # comment'
-    return f"{p} line {n}: {line!r} {fix}"
+    return f"{p} line {n}: {masked(repr(line))} {fix}"   # a broken line can hold a password
 
 # %% ../nbs/00_settings.ipynb #2dd74f5b
 def _fhnb_keys(p:Path) -> dict:
@@ -132,7 +160,7 @@ def _check(key, text, culprit):
     __tracebackhide__ = True   # IPython shows the user's line, not fhnb's
     if key not in _parsers: raise SettingsError(f"{culprit}: unknown key {key!r}; allowed: {', '.join(_parsers)}")
     try: return _parsers[key](text.strip())
-    except ValueError as e: raise SettingsError(f"{culprit} = {text.strip()!r}: expected {e}") from None
+    except ValueError as e: raise SettingsError(f"{culprit} = {masked(repr(text.strip()))}: expected {e}") from None
 
 def load_settings(path:str|Path|None=None, # a `settings.ini`, or a folder to search up from
                   env:dict|None=None        # environment for `FHNB_<KEY>` overrides (default: `os.environ`)
