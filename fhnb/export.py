@@ -240,7 +240,8 @@ def export_project(path:str|Path|None=None, # a folder inside the project (defau
 # %% ../nbs/07_export.ipynb #149d40dc
 _templates = files('fhnb')/'templates'
 _project_files = {'pyproject.toml': 'pyproject.toml.tmpl', 'settings.ini': 'settings.ini.tmpl', '.gitignore': 'gitignore.tmpl',
-                  'README.md': 'README.md.tmpl', '$pkg/__init__.py': 'init.py.tmpl'}
+                  'README.md': 'README.md.tmpl', '$pkg/__init__.py': 'init.py.tmpl',
+                  'ci.sh': 'ci.sh.tmpl'}
 
 # %% ../nbs/07_export.ipynb #89dad899
 def fhnb_source() -> str|None:
@@ -279,14 +280,10 @@ def app_notebook(name:str) -> list:
         ('md', '# The app'),
         ('md', f'> {name}: one table, a page listing it, and an HTMX route adding to it.'),
         ('code', '#| export\nfrom fasthtml.common import *'),
-        ('md', "One project, one database: `data/items.db` in the project's folder (git ignores `data/`), found from where this code runs, "
-               "so the notebook (its kernel starts in `nbs/`) and `fhnb serve` (started in the project) read and write the same rows."),
-        ('code', "#| export\ndef project_folder() -> Path:\n"
-                 '    "The folder holding pyproject.toml, above this module once exported, or above the notebook in its kernel; else the current one."\n'
-                 "    here = Path(__file__).parent if '__file__' in globals() else Path.cwd()  # a notebook has no __file__; its kernel starts in its folder\n"
-                 "    return next((d for d in [here, *here.parents] if (d/'pyproject.toml').is_file()), Path.cwd())"),
-        ('md', '`fast_app` creates the table and a dataclass for its rows.'),
-        ('code', "#| export\napp, rt, items, Item = fast_app(project_folder()/'data'/'items.db', items=dict(id=int, title=str, pk='id'))"),
+        ('md', "One project, one set of files: the app works in this notebook's folder, `nbs/`. Its kernel, `nbdev-test` and "
+               "`fhnb serve` (which changes into this folder) all open `data/items.db` here; git ignores `data/`, and "
+               "`nbdev-test` works on a scratch copy of it. `lang` on every page, for screen readers (`fhnb check`)."),
+        ('code', "#| export\napp, rt, items, Item = fast_app('data/items.db', items=dict(id=int, title=str, pk='id'), htmlkw={'lang': 'en'})"),
         ('md', 'The page lists the items. The form posts with HTMX and appends the fragment it gets back to the list.'),
         ('code', f"#| export\n@rt('/')\ndef get():\n    return Titled({name!r}, Ul(*[Li(i.title) for i in items()], id='items'),\n"
                  "                  Form(Input(name='title', placeholder='New item'), Button('Add'),\n"
@@ -299,8 +296,11 @@ def app_notebook(name:str) -> list:
 
 # %% ../nbs/07_export.ipynb #814d568b
 def index_notebook(name:str, install:str) -> list:
-    "The starting `index.ipynb` (the README's source) of project `name`, with the `install` steps."
-    return _cells(('md', f'# {name}'), ('md', '> A FastHTML app built in notebooks with fhnb.'), ('md', f'## Working on it\n\n{install}'))
+    "The starting `index.ipynb` (the README's source) of project `name`: the README template's text, a cell per section."
+    text = Template((_templates/'README.md.tmpl').read_text()).substitute(name=name, install=install).strip()
+    head, *sections = re.split(r'\n\n(?=## )', text)
+    title, summary = head.split('\n\n', 1)
+    return _cells(('md', title), ('md', summary), *[('md', s) for s in sections])
 
 # %% ../nbs/07_export.ipynb #46f3d72f
 _taken = set(sys.stdlib_module_names) | {'fasthtml', 'fhnb', 'fastlite', 'fastcore', 'nbdev', 'starlette', 'uvicorn', 'apsw', 'app', 'test', 'tests'}

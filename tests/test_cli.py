@@ -90,15 +90,23 @@ def test_new_project_served_as_in_the_kernel(project, kernel, tmp_path):
         stop(p, project)
 
 def test_notebook_and_served_app_share_one_database(kernel, project, tmp_path):
-    "The kernel (cwd nbs/) adds an item; `fhnb serve` (cwd: the project) lists it: one project, one database."
+    "The kernel (cwd nbs/) adds an item; `fhnb serve` (started in the project, working in nbs/) lists it: one project, one database."
     d = copy_project(project, tmp_path)
     kernel_server(kernel, d)
     kernel.ok("items.insert(title='added in the notebook')")
-    assert not (d/'nbs'/'data').exists() and (d/'data'/'items.db').is_file()
+    assert not (d/'data').exists() and (d/'nbs'/'data'/'items.db').is_file()
     with serving('--port', 0, cwd=d) as (url, p):
         assert '<li>added in the notebook</li>' in request(url + '/')
         request(url + '/add', dict(title='added in the served app'), hx=True)
     assert kernel.ok('print([i.title for i in items()])').stdout.strip() == "['added in the notebook', 'added in the served app']"
+
+def test_a_new_projects_ci_script_passes(project, tmp_path, chromium):
+    "`sh ci.sh` in a new project: nbdev-test, fhnb export and fhnb check (Chromium) pass; its data is untouched."
+    d = copy_project(project, tmp_path)
+    env = {**os.environ, 'PATH': f"{BIN}{os.pathsep}{os.environ['PATH']}", 'PYTHONPATH': str(d)}
+    r = subprocess.run(['sh', 'ci.sh'], cwd=d, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and 'fhnb check: shop.app:app: no findings' in r.stdout, r.stdout[-3000:] + r.stderr[-3000:]
+    assert not (d/'nbs'/'data'/'items.db').exists()   # nbdev-test and fhnb check worked on scratch copies
 
 COVERS = """
 @rt('/covers/{n}')
