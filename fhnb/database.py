@@ -4,13 +4,14 @@
 
 # %% ../nbs/10_database.ipynb #9759e260
 from __future__ import annotations
-import inspect, ipaddress, os, secrets, threading, weakref, zlib
+import inspect, ipaddress, itertools, os, re, secrets, threading, weakref, zlib
 from contextlib import contextmanager
 from functools import wraps
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 import sqlalchemy as sa, fastsql, fastsql.core
-from fastcore.basics import patch
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from fastcore.basics import patch, listify
 from fastlite import NotFoundError
 from . import tables, scopes
 
@@ -102,6 +103,30 @@ def table(self:Database, name:str, cls=None) -> Table:
         self._tables[name] = Table(t, self, cls, _exists=known)
     return self._tables[name]
 
+# %% ../nbs/10_database.ipynb #978af34f
+class _Bool01(sa.types.TypeDecorator):
+    "PostgreSQL's `boolean`, read back as fastlite reads SQLite's: 0 or 1; written from `bool` or 0/1."
+    impl, cache_ok = sa.Boolean, True
+    def process_bind_param(self, v, dialect): return None if v is None else bool(v)
+    def process_result_value(self, v, dialect): return None if v is None else int(v)
+    @property
+    def python_type(self): return int   # the row dataclass's field, as fastlite's `INTEGER`
+
+def _as_sqlite(t:sa.Table) -> sa.Table:
+    "`t` with its `boolean` columns read as 0/1."
+    for c in t.columns:
+        if isinstance(c.type, sa.Boolean): c.type = _Bool01()
+    return t
+
+# %% ../nbs/10_database.ipynb #ed3295f5
+_qmark = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?")   # a quoted string or name (left alone), or a `?`
+
+def _named(where:str|None, where_args):
+    "`where` with each `?` outside quotes named `:fhnb_w0`, `:fhnb_w1`…, and `where_args` as a dict of those names."
+    if not where or where_args is None or isinstance(where_args, dict): return where, where_args
+    n = itertools.count()
+    return _qmark.sub(lambda m: f':fhnb_w{next(n)}' if m[0] == '?' else m[0], where), {f'fhnb_w{i}': v for i, v in enumerate(where_args)}
+
 # %% ../nbs/10_database.ipynb #f0387514
 def _set_cls(self, c):
     self.__dict__['cls'] = c
@@ -112,14 +137,19 @@ def _delete(self, key):
     return self
 
 # %% ../nbs/10_database.ipynb #a8765cc0
+_upsert_opts = set(inspect.signature(fastsql.DBTable.upsert).parameters) - {'self', 'record', 'kwargs'}
+
 class Table(fastsql.DBTable):
-    "A PostgreSQL table (fastsql's `DBTable`) that behaves as fastlite's: key names, errors, `delete`, display."
+    "A PostgreSQL table (fastsql's `DBTable`) that behaves as fastlite's: key names, values, errors, `xtra`, `delete`, display."
     cls = property(lambda self: self.__dict__.get('cls'), _set_cls, doc="The table's row dataclass")
+    table = property(lambda self: self.__dict__['table'], lambda self, t: self.__dict__.update(table=_as_sqlite(t)), doc="The SQLAlchemy table")
     name = property(lambda self: self.table.name, doc="The table's name")
     pks = property(lambda self: [c.name for c in self.table.primary_key], doc="The primary key's column names")
     get = tables._get(fastsql.DBTable.get)   # `NotFoundError` naming the table, key and `xtra` scope
     delete = tables._get(_delete)            # the same for a missing row; returns the table
     xtra_id = scopes.xtra_id                 # `xtra` per request, as fhnb makes fastlite's
+    count = property(lambda self: self.count_where(), doc="The rows in the `xtra` scope")
+    def __len__(self): return self.count
 
     @property
     def columns(self) -> list:
@@ -127,8 +157,36 @@ class Table(fastsql.DBTable):
         return [SimpleNamespace(name=c.name, type=str(c.type)) for c in self.table.columns]
 
     def rows_where(self, where=None, where_args=None, order_by=None, *args, **kwargs):
-        "fastsql's `rows_where`, in primary key order when no `order_by` is given (as SQLite returns rows)."
-        return super().rows_where(where, where_args, order_by or ', '.join(f'"{k}"' for k in self.pks) or None, *args, **kwargs)
+        "fastsql's `rows_where`, `?` values named by fhnb, in primary key order when no `order_by` is given (as SQLite returns rows)."
+        return super().rows_where(*_named(where, where_args), order_by or ', '.join(f'"{k}"' for k in self.pks) or None, *args, **kwargs)
+
+    def count_where(self, where=None, where_args=None, **kw) -> int:
+        "The rows matching `where` in the `xtra` scope (fastsql counts past it)."
+        stmt = sa.select(sa.func.count()).select_from(self.table)
+        if where or self.xtra_id: stmt = stmt.where(fastsql.core._where(*_named(where, where_args), self.xtra_id, **kw))
+        return int(self.conn.execute(stmt).scalar_one())
+
+    def update_where(self, updates, where=None, where_args=None, *args, **kw): return super().update_where(updates, *_named(where, where_args), *args, **kw)
+    def delete_where(self, where=None, where_args=None, *args, **kw): return super().delete_where(*_named(where, where_args), *args, **kw)
+
+    def update(self, updates=None, pk_values=None, *args, **kwargs):
+        "fastsql's `update`; a row missing (or outside the `xtra` scope) raises `NotFoundError` naming the table, key and scope."
+        try: return super().update(updates, pk_values, *args, **kwargs)
+        except NotFoundError as e:
+            if e.args: raise
+            row = {**fastsql.core._process_row(updates), **kwargs}
+            raise tables.not_found(self, pk_values if pk_values is not None else [row.get(k) for k in self.pks]) from None
+
+    def upsert(self, record=None, pk=fastsql.core.DEFAULT, **kwargs):
+        "Insert `record`, or update the row with its key in the `xtra` scope; a key outside the scope raises `NotFoundError`."
+        row = {**fastsql.core._process_row(record), **{k: v for k, v in kwargs.items() if k not in _upsert_opts}}
+        if not row: return {}
+        keys = self.pks if pk is fastsql.core.DEFAULT else listify(pk)
+        if missing := [k for k in keys if k not in row]: raise KeyError(missing[0])   # as fastlite's upsert without its key
+        row, scope = {**row, **self.xtra_id}, [self.table.c[k] == v for k, v in self.xtra_id.items()]
+        stmt = pg_insert(self.table).values(**row).on_conflict_do_update(index_elements=keys, set_=row, where=sa.and_(*scope) if scope else None)
+        if (res := self.conn.execute(stmt.returning(*self.table.columns)).one_or_none()) is None: raise tables.not_found(self, [row[k] for k in keys])
+        return fastsql.core._row_to_obj(self, res)
 
     def _pk_where(self, meth, key):
         "`meth` (`'update'`, `'delete'`) of the row with primary key `key` in the `xtra` scope."
