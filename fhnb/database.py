@@ -186,7 +186,27 @@ class Table(fastsql.DBTable):
         row, scope = {**row, **self.xtra_id}, [self.table.c[k] == v for k, v in self.xtra_id.items()]
         stmt = pg_insert(self.table).values(**row).on_conflict_do_update(index_elements=keys, set_=row, where=sa.and_(*scope) if scope else None)
         if (res := self.conn.execute(stmt.returning(*self.table.columns)).one_or_none()) is None: raise tables.not_found(self, [row[k] for k in keys])
+        self._follow_keys([row])
         return fastsql.core._row_to_obj(self, res)
+
+    def insert(self, record=None, *args, **kwargs):
+        "fastsql's `insert`; a key given by the row moves the key's sequence past it, as SQLite's next rowid is the largest plus one."
+        res = super().insert(record, *args, **kwargs)
+        self._follow_keys([{**fastsql.core._process_row(record), **kwargs}])
+        return res
+
+    def insert_all(self, records=None, *args, **kwargs):
+        "fastsql's `insert_all`; keys given by the rows move the key's sequence past them."
+        res = super().insert_all(records, *args, **kwargs)
+        self._follow_keys([fastsql.core._process_row(r) for r in records or []])
+        return res
+
+    def _follow_keys(self, rows:list):
+        "After `rows` were written with their own values of an auto-numbered key, the key's sequence continues after the largest (else the next insert without a key collides)."
+        c = self.table.autoincrement_column
+        if c is None or not any(r.get(c.name) is not None for r in rows): return
+        self.conn.execute(sa.text(f'select setval(pg_get_serial_sequence(:t, :c), greatest(max("{c.name}"), 1), max("{c.name}") is not null) from "{self.name}"'),
+                          dict(t=f'"{self.name}"', c=c.name))
 
     def _pk_where(self, meth, key):
         "`meth` (`'update'`, `'delete'`) of the row with primary key `key` in the `xtra` scope."
