@@ -104,8 +104,15 @@ def table(self:Database, name:str, cls=None) -> Table:
     return self._tables[name]
 
 # %% ../nbs/10_database.ipynb #978af34f
+class _Int(sa.types.TypeDecorator):
+    "An `integer` column, written from `int` or `bool` (as SQLite takes `True` for 1): fastlite's `bool` columns are integers."
+    impl, cache_ok = sa.Integer, True
+    def process_bind_param(self, v, dialect): return int(v) if isinstance(v, bool) else v
+    @property
+    def python_type(self): return int
+
 class _Bool01(sa.types.TypeDecorator):
-    "PostgreSQL's `boolean`, read back as fastlite reads SQLite's: 0 or 1; written from `bool` or 0/1."
+    "A `boolean` column (made by fhnb before 0.x), read back as fastlite reads SQLite's: 0 or 1; written from `bool` or 0/1."
     impl, cache_ok = sa.Boolean, True
     def process_bind_param(self, v, dialect): return None if v is None else bool(v)
     def process_result_value(self, v, dialect): return None if v is None else int(v)
@@ -113,19 +120,23 @@ class _Bool01(sa.types.TypeDecorator):
     def python_type(self): return int   # the row dataclass's field, as fastlite's `INTEGER`
 
 def _as_sqlite(t:sa.Table) -> sa.Table:
-    "`t` with its `boolean` columns read as 0/1."
+    "`t` with its integer columns taking `bool`s and its `boolean` columns read as 0/1."
     for c in t.columns:
         if isinstance(c.type, sa.Boolean): c.type = _Bool01()
+        elif isinstance(c.type, sa.Integer): c.type = _Int()
     return t
 
 # %% ../nbs/10_database.ipynb #ed3295f5
 _qmark = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?")   # a quoted string or name (left alone), or a `?`
 
+def _arg(v): return int(v) if isinstance(v, bool) else v   # a `bool` compared with an integer column, as SQLite compares it
+
 def _named(where:str|None, where_args):
-    "`where` with each `?` outside quotes named `:fhnb_w0`, `:fhnb_w1`…, and `where_args` as a dict of those names."
-    if not where or where_args is None or isinstance(where_args, dict): return where, where_args
+    "`where` with each `?` outside quotes named `:fhnb_w0`, `:fhnb_w1`…, and `where_args` as a dict of those names (`bool`s as 0/1)."
+    if not where or where_args is None: return where, where_args
+    if isinstance(where_args, dict): return where, {k: _arg(v) for k, v in where_args.items()}
     n = itertools.count()
-    return _qmark.sub(lambda m: f':fhnb_w{next(n)}' if m[0] == '?' else m[0], where), {f'fhnb_w{i}': v for i, v in enumerate(where_args)}
+    return _qmark.sub(lambda m: f':fhnb_w{next(n)}' if m[0] == '?' else m[0], where), {f'fhnb_w{i}': _arg(v) for i, v in enumerate(where_args)}
 
 # %% ../nbs/10_database.ipynb #f0387514
 def _set_cls(self, c):
@@ -138,6 +149,7 @@ def _delete(self, key):
 
 # %% ../nbs/10_database.ipynb #a8765cc0
 _upsert_opts = set(inspect.signature(fastsql.DBTable.upsert).parameters) - {'self', 'record', 'kwargs'}
+_create_opts = set(inspect.signature(fastsql.DBTable.create).parameters) - {'self', 'columns', 'pk', 'kwargs'}
 
 class Table(fastsql.DBTable):
     "A PostgreSQL table (fastsql's `DBTable`) that behaves as fastlite's: key names, values, errors, `xtra`, `delete`, display."
@@ -155,6 +167,11 @@ class Table(fastsql.DBTable):
     def columns(self) -> list:
         "Each column's `name` and SQL `type`, as fastlite lists them."
         return [SimpleNamespace(name=c.name, type=str(c.type)) for c in self.table.columns]
+
+    def create(self, columns=None, pk=None, **kwargs):
+        "fastsql's `create`, with `bool` columns made `integer` as fastlite makes them on SQLite (so `where='done = 0'` works on both)."
+        cols = {**(columns or {}), **{k: v for k, v in kwargs.items() if k not in _create_opts}}
+        return super().create({k: int if fastsql.core.get_typ(v) is bool else v for k, v in cols.items()}, pk, **{k: v for k, v in kwargs.items() if k in _create_opts})
 
     def rows_where(self, where=None, where_args=None, order_by=None, *args, **kwargs):
         "fastsql's `rows_where`, `?` values named by fhnb, in primary key order when no `order_by` is given (as SQLite returns rows)."

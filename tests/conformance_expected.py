@@ -1,5 +1,6 @@
 """The expected answers of `test_conformance.py`: fastlite's on SQLite (with fhnb's fixes), generated once by running
 each call form there, then reviewed; PostgreSQL must give the same."""
+import datetime
 
 SEED = "([{'id': 1, 'title': 'Write report', 'done': 0, 'n': 2, 'x': 1.5, 'blob': b'\\x00\\x01', 'day': '2024-01-02', 'owner': 'ann'}, {'id': 2, 'title': 'Water plants', 'done': 1, 'n': 1, 'x': 0.25, 'blob': b'', 'day': '2024-02-03', 'owner': 'ann'}, {'id': 3, 'title': 'Call mum', 'done': 1, 'n': 3, 'x': -2.0, 'blob': b'abc', 'day': '2024-01-02', 'owner': 'bob'}, {'id': 4, 'title': 'Fix roof', 'done': 0, 'n': 5, 'x': 3.0, 'blob': None, 'day': None, 'owner': 'bob'}], [{'a': 1, 'b': 'a', 'v': 'x', 'owner': 'ann'}, {'a': 1, 'b': 'b', 'v': 'y', 'owner': 'bob'}, {'a': 2, 'b': 'a', 'v': 'z', 'owner': 'ann'}])"
 
@@ -24,8 +25,10 @@ EXPECTED = {
     ('where_named', 'ann'): ("[Items(id=1, title='Write report', done=0, n=2, x=1.5, blob=b'\\x00\\x01', day='2024-01-02', owner='ann')]", None),
     ('where_bool_q', None): ("[Items(id=2, title='Water plants', done=1, n=1, x=0.25, blob=b'', day='2024-02-03', owner='ann'), Items(id=3, title='Call mum', done=1, n=3, x=-2.0, blob=b'abc', day='2024-01-02', owner='bob')]", None),
     ('where_bool_q', 'ann'): ("[Items(id=2, title='Water plants', done=1, n=1, x=0.25, blob=b'', day='2024-02-03', owner='ann')]", None),
-    ('where_bool_bare', None): ("[Items(id=3, title='Call mum', done=1, n=3, x=-2.0, blob=b'abc', day='2024-01-02', owner='bob'), Items(id=2, title='Water plants', done=1, n=1, x=0.25, blob=b'', day='2024-02-03', owner='ann')]", None),
-    ('where_bool_bare', 'ann'): ("[Items(id=2, title='Water plants', done=1, n=1, x=0.25, blob=b'', day='2024-02-03', owner='ann')]", None),
+    ('where_bool_q_int', None): ("[Items(id=2, title='Water plants', done=1, n=1, x=0.25, blob=b'', day='2024-02-03', owner='ann'), Items(id=3, title='Call mum', done=1, n=3, x=-2.0, blob=b'abc', day='2024-01-02', owner='bob')]", None),
+    ('where_bool_q_int', 'ann'): ("[Items(id=2, title='Water plants', done=1, n=1, x=0.25, blob=b'', day='2024-02-03', owner='ann')]", None),
+    ('where_bool_literal', None): ("[Items(id=4, title='Fix roof', done=0, n=5, x=3.0, blob=None, day=None, owner='bob'), Items(id=1, title='Write report', done=0, n=2, x=1.5, blob=b'\\x00\\x01', day='2024-01-02', owner='ann')]", None),
+    ('where_bool_literal', 'ann'): ("[Items(id=1, title='Write report', done=0, n=2, x=1.5, blob=b'\\x00\\x01', day='2024-01-02', owner='ann')]", None),
     ('where_null', None): ("[Items(id=4, title='Fix roof', done=0, n=5, x=3.0, blob=None, day=None, owner='bob')]", None),
     ('where_null', 'ann'): ('[]', None),
     ('order_by', None): ("[Items(id=4, title='Fix roof', done=0, n=5, x=3.0, blob=None, day=None, owner='bob'), Items(id=3, title='Call mum', done=1, n=3, x=-2.0, blob=b'abc', day='2024-01-02', owner='bob'), Items(id=1, title='Write report', done=0, n=2, x=1.5, blob=b'\\x00\\x01', day='2024-01-02', owner='ann'), Items(id=2, title='Water plants', done=1, n=1, x=0.25, blob=b'', day='2024-02-03', owner='ann')]", None),
