@@ -3,14 +3,15 @@
 in a cell and in a request through a real app, without and with `xtra`. Each answer is compared by its `repr`, so
 values *and* types count (`1` is not `True`, `b''` is not a memoryview); the expected answers are fastlite's on SQLite."""
 from __future__ import annotations
-import datetime, os, uuid
+import datetime, inspect, json, os, uuid
 from dataclasses import fields
-import pytest
+import httpx, pytest
 import fhnb.tables
 fhnb.tables.fix_tables()   # as `import fhnb` in a notebook and `fhnb serve` do
 import fasthtml.common as fh
 from fastlite import NotFoundError
 from starlette.responses import PlainTextResponse
+from harness import Kernel, serving
 from services import postgres, psql
 
 D1, D2 = datetime.date(2024, 1, 2), datetime.date(2024, 2, 3)
@@ -148,3 +149,61 @@ def test_call_form(engine, form, where, scope):
 def test_every_form_has_an_answer_per_scope():
     "The expected answers cover every call form, both scopes: the count reported is len(FORMS) x 2 engines."
     assert {f for f, _ in EXPECTED} == set(FORMS) and len(EXPECTED) == 2 * len(FORMS)
+
+# --- `xtra` under `fhnb serve` and in a kernel -------------------------------------------------------------
+
+SCOPED_APP = '''
+from fasthtml.common import *
+from fastlite import NotFoundError
+def before(req): notes.xtra(**({'owner': req.query_params['owner']} if 'owner' in req.query_params else {}))
+app, rt, notes, Note = fast_app('data/notes.db', before=Beforeware(before), notes=dict(id=int, text=str, owner=str, pk='id'))
+def attempt(f):
+    try: f(); return 'ok'
+    except NotFoundError: return 'refused'
+@rt('/add')
+def get(text:str): return str(notes.insert(text=text).id)
+@rt('/count')
+def get(): return f'{notes.count} {len(notes)}'
+@rt('/take')
+def get(id:int, owner:str): return attempt(lambda: notes.upsert(id=id, text=f'{owner} was here'))
+@rt('/edit')
+def get(id:int): return attempt(lambda: notes.update(id=id, text='edited'))
+@rt('/remove')
+def get(id:int): return attempt(lambda: notes.delete(id))
+@rt('/all')
+def get(): return ' '.join(f'{n.id}:{n.text}:{n.owner}' for n in notes())
+'''
+
+def scoped_story(get) -> list:
+    "Ann and Bob share a table scoped per request by `xtra(owner=...)`; `get(path)` answers a request's text."
+    for owner, text in [('ann', 'a1'), ('bob', 'b1'), ('ann', 'a2')]: get(f'/add?owner={owner}&text={text}')
+    return [get(f'/{op}?owner=ann&id=2') for op in ('count', 'take', 'edit', 'remove')] + [get('/take?owner=bob&id=2'), get('/all')]
+
+STORY = ['2 2', 'refused', 'refused', 'refused', 'ok', '1:a1:ann 2:bob was here:bob 3:a2:ann']
+
+@pytest.fixture(params=['sqlite', 'postgresql'])
+def backend(request, monkeypatch, tmp_path):
+    "Each engine in turn for a served app: its SQLite file in `tmp_path`, or a fresh PostgreSQL database (FHNB_DATABASE)."
+    monkeypatch.setenv('FHNB_SECRET_KEY', 'conformance-test-key-' + 'x' * 30)
+    monkeypatch.delenv('FHNB_DATABASE', raising=False)
+    if request.param == 'postgresql':
+        cluster, name = request.getfixturevalue('cluster'), 'scoped_' + uuid.uuid4().hex[:8]
+        psql(cluster, f'create database {name}')
+        monkeypatch.setenv('FHNB_DATABASE', cluster.rsplit('/', 1)[0] + '/' + name)
+    (tmp_path/'scoped.py').write_text(SCOPED_APP)
+    return request.param
+
+def test_xtra_is_a_scope_under_fhnb_serve(backend, tmp_path):
+    "Under `fhnb serve`, a request scoped to Ann counts her rows only and cannot upsert, update or delete Bob's."
+    with serving('scoped:app', '--port', '0', cwd=tmp_path) as (url, _), httpx.Client(base_url=url) as c:
+        assert scoped_story(lambda path: c.get(path).text) == STORY
+
+def test_xtra_is_a_scope_in_a_kernel(backend, tmp_path):
+    "The same app in a notebook's kernel (`import fhnb`): its requests, and a cell's own calls."
+    k = Kernel(cwd=tmp_path)
+    try:
+        k.ok('import fhnb, json\nexec(open("scoped.py").read())\nc = Client(app)\n' + inspect.getsource(scoped_story))
+        assert json.loads(k.ok('print(json.dumps(scoped_story(lambda p: c.get(p).text)))').stdout) == STORY
+        out = k.ok("notes.xtra(owner='ann')\ntry: notes.upsert(id=2, text='cell')\nexcept NotFoundError as e: print(e)\nprint(notes.count, len(notes))")
+        assert out.stdout.splitlines() == ["table 'notes' has no row with id=2 (scoped by owner='ann')", '2 2'], out.stdout
+    finally: k.shutdown()
