@@ -39,9 +39,20 @@ def _why(e:Exception) -> str:
     line = str(getattr(e, 'orig', None) or e).strip().splitlines()[0]
     return line.rsplit('failed: ', 1)[-1].replace('FATAL:  ', '').strip()
 
+_SET_BY = ' (set by FHNB_DATABASE or settings.ini [fhnb] database)'
+
 def unreachable(url:str, e:Exception) -> DatabaseUnreachable:
     "The one-line error for a database at `url` that refused or did not answer with `e`."
-    return DatabaseUnreachable(f"database {describe(url)} cannot be reached: {_why(e)} (set by FHNB_DATABASE or settings.ini [fhnb] database)")
+    return DatabaseUnreachable(f"database {describe(url)} cannot be reached: {_why(e)}{_SET_BY}")
+
+def _engine(url:str, **kwargs) -> sa.Engine:
+    "SQLAlchemy's engine for `url`; a driver that is not installed, or a URL it cannot read, is a `DatabaseUnreachable` saying what to do."
+    try: return sa.create_engine(engine_url(url), **kwargs)
+    except ModuleNotFoundError as e:
+        fix = "pip install 'psycopg[binary]'" if e.name == 'psycopg' else f"pip install {e.name}, or write the URL as postgresql://... to use psycopg 3"
+        raise DatabaseUnreachable(f"database {describe(url)} needs the {e.name} driver, which is not installed: {fix}{_SET_BY}") from None
+    except (ValueError, sa.exc.ArgumentError):   # their messages may hold the URL, password and all
+        raise DatabaseUnreachable(f"the database URL cannot be read (its port, host or name is malformed): write it as postgresql://user:password@host:5432/name{_SET_BY}") from None
 
 # %% ../nbs/10_database.ipynb #a13e9ffc
 _writes, _writes_lock = [0], threading.Lock()
@@ -62,7 +73,7 @@ class Database(fastsql.Database):
                  pool_size:int=5,       # connections kept open between requests
                  max_overflow:int=10):  # more opened under load (then closed); beyond both, an operation waits for one
         self.conn_str, self._local, self._tables = url, threading.local(), {}
-        self.engine = sa.create_engine(engine_url(url), isolation_level='AUTOCOMMIT', pool_pre_ping=True,   # pre-ping: a dropped connection is replaced, not failed
+        self.engine = _engine(url, isolation_level='AUTOCOMMIT', pool_pre_ping=True,   # pre-ping: a dropped connection is replaced, not failed
                                        pool_size=pool_size, max_overflow=max_overflow, connect_args=dict(connect_timeout=connect_timeout))
         sa.event.listen(self.engine, 'after_cursor_execute', _count_write)
         self.meta = sa.MetaData()
@@ -257,11 +268,24 @@ def database(url:str) -> Database:
 # %% ../nbs/10_database.ipynb #d1ba2738
 _LOCK = zlib.crc32(b'fhnb create tables')   # one advisory lock key for every fhnb app
 
-def _add_missing_columns(t:Table):
-    "Add the columns the spec has and the existing table lacks (fastlite's `transform=True`)."
-    have = {c['name'] for c in sa.inspect(t.db.engine).get_columns(t.name)}
+def _kind(typ) -> str|None:
+    "What fastlite would make of a column type: 'int', 'float', 'str' or 'bytes' (`None`: a type fhnb leaves alone)."
+    typ = typ.impl if isinstance(typ, sa.types.TypeDecorator) else typ
+    return next((k for cls, k in ((sa.Integer, 'int'), (sa.Boolean, 'int'), (sa.Float, 'float'), (sa.Numeric, 'float'), (sa.LargeBinary, 'bytes'), (sa.String, 'str')) if isinstance(typ, cls)), None)
+
+def _match_columns(t:Table):
+    "Add the columns the spec has and the table lacks (fastlite's `transform=True`); columns that differ otherwise are a `TableError` saying what to do."
+    have, sql, diffs = {c['name']: c for c in sa.inspect(t.db.engine).get_columns(t.name)}, t.db.engine.dialect, []
     for c in t.table.columns:
-        if c.name not in have: t.db.q(f'ALTER TABLE "{t.name}" ADD COLUMN "{c.name}" {c.type.compile(t.db.engine.dialect)}')
+        if c.name not in have: t.db.q(f'ALTER TABLE "{t.name}" ADD COLUMN "{c.name}" {c.type.compile(sql)}'); continue
+        old = have[c.name]['type']
+        if isinstance(old, sa.Boolean) and _kind(c.type) == 'int': c.type = _Bool01()   # a `bool` column made by an earlier fhnb
+        elif _kind(old) and _kind(c.type) and _kind(old) != _kind(c.type):
+            diffs.append(f'column {c.name!r} is {old.compile(sql)} there, {_kind(c.type)} in the code (ALTER TABLE "{t.name}" ALTER COLUMN "{c.name}" TYPE {c.type.compile(sql)} USING "{c.name}"::{c.type.compile(sql)})')
+    for n, c in have.items():
+        if n not in t.table.c and not c['nullable'] and c['default'] is None:
+            diffs.append(f'column {n!r} (NOT NULL, no default) is not in the code (add it to the spec, or ALTER TABLE "{t.name}" DROP COLUMN "{n}")')
+    if diffs: raise tables.TableError(f"table {t.name!r} in database {describe(t.db.conn_str)} differs from the code: {'; '.join(diffs)}; change the code or the table")
 
 # %% ../nbs/10_database.ipynb #13de17d3
 def _make_table(db:Database, name:str, spec:dict):
@@ -270,7 +294,7 @@ def _make_table(db:Database, name:str, spec:dict):
     render, pk = spec.pop('render', None), spec.pop('pk', None)
     t = db.t[name]
     t.create(spec, pk=[] if pk is None and 'id' not in spec else pk)   # no pk and no id: duplicates allowed, as fastlite's rowid tables
-    _add_missing_columns(t)
+    _match_columns(t)
     dc = t.dataclass()
     if render: dc.__ft__ = render
     return t, dc
