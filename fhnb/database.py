@@ -123,7 +123,7 @@ class _Int(sa.types.TypeDecorator):
     def python_type(self): return int
 
 class _Bool01(sa.types.TypeDecorator):
-    "A `boolean` column (made by fhnb before 0.x), read back as fastlite reads SQLite's: 0 or 1; written from `bool` or 0/1."
+    "A `boolean` column (made by an earlier fhnb), read back as fastlite reads SQLite's: 0 or 1; written from `bool` or 0/1."
     impl, cache_ok = sa.Boolean, True
     def process_bind_param(self, v, dialect): return None if v is None else bool(v)
     def process_result_value(self, v, dialect): return None if v is None else int(v)
