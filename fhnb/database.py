@@ -195,7 +195,11 @@ class Table(fastsql.DBTable):
         return int(self.conn.execute(stmt).scalar_one())
 
     def update_where(self, updates, where=None, where_args=None, *args, **kw): return super().update_where(updates, *_named(where, where_args), *args, **kw)
-    def delete_where(self, where=None, where_args=None, *args, **kw): return super().delete_where(*_named(where, where_args), *args, **kw)
+    def delete_where(self, where=None, where_args=None, *args, **kw):
+        "fastsql's `delete_where`, in the `xtra` scope even without `where` (fastsql's then deletes every row); returns the table, as fastlite's."
+        where, where_args = _named(where, where_args)
+        super().delete_where(where or ('1 = 1' if self.xtra_id else None), where_args, *args, **kw)
+        return self
 
     def update(self, updates=None, pk_values=None, *args, **kwargs):
         "fastsql's `update`; a row missing (or outside the `xtra` scope) raises `NotFoundError` naming the table, key and scope."

@@ -191,13 +191,15 @@ def _scoped(where, where_args, xtra:dict):
     else: conds, args = [f'[{k}] = ?' for k in xtra], [*(where_args or []), *xtra.values()]
     return ' and '.join([f'({where})'] * bool(where) + conds), args
 
-def _count_where(orig):
+def _in_scope(orig):
+    "`orig(where, where_args, …)` (`count_where`, `delete_where`) narrowed to the table's `xtra` scope."
     @wraps(orig)
-    def count_where(self, where=None, where_args=None):
-        return orig(self, *_scoped(where, where_args, getattr(self, 'xtra_id', {})))
-    return count_where
+    def in_scope(self, where=None, where_args=None, *args, **kwargs):
+        return orig(self, *_scoped(where, where_args, getattr(self, 'xtra_id', {})), *args, **kwargs)
+    return in_scope
 
-_fix(fastlite.Table, 'count_where', _count_where)   # `count` and `len` count through it
+_fix(fastlite.Table, 'count_where', _in_scope)    # `count` and `len` count through it
+_fix(fastlite.Table, 'delete_where', _in_scope)   # fastlite's deletes past the scope
 
 # %% ../nbs/04_tables.ipynb #5a64030d
 def _upsert(orig):

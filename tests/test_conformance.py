@@ -63,6 +63,8 @@ FORMS = {
     'delete': lambda t, T, p: t.delete(2) and None,
     'delete_other_owner': lambda t, T, p: t.delete(3) and None,
     'delete_missing': lambda t, T, p: t.delete(99) and None,
+    'delete_where': lambda t, T, p: (t.delete_where('n > ?', [1]), None)[1],
+    'delete_where_all': lambda t, T, p: (t.delete_where(), None)[1],
     'compound_pk': lambda t, T, p: p[2, 'a'],
     'compound_pk_other_owner': lambda t, T, p: p[1, 'b'],
     'compound_pk_missing': lambda t, T, p: p[(9, 'z')],
