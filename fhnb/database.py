@@ -140,11 +140,11 @@ def _as_sqlite(t:sa.Table) -> sa.Table:
 # %% ../nbs/10_database.ipynb #ed3295f5
 _qmark = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?")   # a quoted string or name (left alone), or a `?`
 
-def _arg(v): return int(v) if isinstance(v, bool) else v   # a `bool` compared with an integer column, as SQLite compares it
-
-def _named(where:str|None, where_args):
-    "`where` with each `?` outside quotes named `:fhnb_w0`, `:fhnb_w1`…, and `where_args` as a dict of those names (`bool`s as 0/1)."
+def _named(where:str|None, where_args,
+           ints:bool=True): # `bool`s as 0/1, as SQLite compares them with integer columns (not for a table with `boolean` columns)
+    "`where` with each `?` outside quotes named `:fhnb_w0`, `:fhnb_w1`…, and `where_args` as a dict of those names."
     if not where or where_args is None: return where, where_args
+    def _arg(v): return int(v) if ints and isinstance(v, bool) else v
     if isinstance(where_args, dict): return where, {k: _arg(v) for k, v in where_args.items()}
     n = itertools.count()
     return _qmark.sub(lambda m: f':fhnb_w{next(n)}' if m[0] == '?' else m[0], where), {f'fhnb_w{i}': _arg(v) for i, v in enumerate(where_args)}
@@ -186,18 +186,18 @@ class Table(fastsql.DBTable):
 
     def rows_where(self, where=None, where_args=None, order_by=None, *args, **kwargs):
         "fastsql's `rows_where`, `?` values named by fhnb, in primary key order when no `order_by` is given (as SQLite returns rows)."
-        return super().rows_where(*_named(where, where_args), order_by or ', '.join(f'"{k}"' for k in self.pks) or None, *args, **kwargs)
+        return super().rows_where(*self._named(where, where_args), order_by or ', '.join(f'"{k}"' for k in self.pks) or None, *args, **kwargs)
 
     def count_where(self, where=None, where_args=None, **kw) -> int:
         "The rows matching `where` in the `xtra` scope (fastsql counts past it)."
         stmt = sa.select(sa.func.count()).select_from(self.table)
-        if where or self.xtra_id: stmt = stmt.where(fastsql.core._where(*_named(where, where_args), self.xtra_id, **kw))
+        if where or self.xtra_id: stmt = stmt.where(fastsql.core._where(*self._named(where, where_args), self.xtra_id, **kw))
         return int(self.conn.execute(stmt).scalar_one())
 
-    def update_where(self, updates, where=None, where_args=None, *args, **kw): return super().update_where(updates, *_named(where, where_args), *args, **kw)
+    def update_where(self, updates, where=None, where_args=None, *args, **kw): return super().update_where(updates, *self._named(where, where_args), *args, **kw)
     def delete_where(self, where=None, where_args=None, *args, **kw):
         "fastsql's `delete_where`, in the `xtra` scope even without `where` (fastsql's then deletes every row); returns the table, as fastlite's."
-        where, where_args = _named(where, where_args)
+        where, where_args = self._named(where, where_args)
         super().delete_where(where or ('1 = 1' if self.xtra_id else None), where_args, *args, **kw)
         return self
 
@@ -239,6 +239,10 @@ class Table(fastsql.DBTable):
         if c is None or not any(r.get(c.name) is not None for r in rows): return
         self.conn.execute(sa.text(f'select setval(pg_get_serial_sequence(:t, :c), greatest(max("{c.name}"), 1), max("{c.name}") is not null) from "{self.name}"'),
                           dict(t=f'"{self.name}"', c=c.name))
+
+    def _named(self, where, where_args):
+        "`_named` for this table: `bool` arguments as 0/1 unless it has `boolean` columns (made by an earlier fhnb)."
+        return _named(where, where_args, ints=not any(isinstance(c.type, _Bool01) for c in self.table.columns))
 
     def _pk_where(self, meth, key):
         "`meth` (`'update'`, `'delete'`) of the row with primary key `key` in the `xtra` scope."

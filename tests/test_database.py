@@ -349,3 +349,17 @@ def test_serve_names_a_table_that_differs_from_the_code(tmp_path, cluster):
     assert "column 'secret' (NOT NULL, no default) is not in the code" in err, err
     assert psql(url, "select string_agg(column_name || ' ' || data_type, ', ' order by ordinal_position) from information_schema.columns where table_name = 'todos'") == \
         'id integer, title text, done boolean, priority text, owner text, secret text'
+
+def test_a_table_made_with_boolean_columns_keeps_working(tmp_path, cluster):
+    "A `todos` table made by an earlier fhnb (PostgreSQL `boolean`): the app's rows read back 0/1, and `True`/1 write and query it, as on SQLite."
+    url = fresh_db(cluster)
+    psql(url, "create table todos (id serial primary key, title text, done boolean, priority integer, owner text); insert into todos (title, done, priority, owner) values ('Old', true, 1, 'ann')")
+    code = textwrap.dedent('''
+        import fhnb.tables; fhnb.tables.fix_tables()
+        from fasthtml.common import fast_app
+        app, rt, todos, Todo = fast_app('data/todos.db', todos=dict(id=int, title=str, done=bool, priority=int, owner=str, pk='id'))
+        todos.insert(title='New', done=False, priority=2, owner='ann'); todos.update(id=1, done=1)
+        print([(t.title, t.done) for t in todos()], [t.title for t in todos(where='done = ?', where_args=[True])])''')
+    r = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, env={**os.environ, 'FHNB_DATABASE': url}, capture_output=True, text=True, timeout=60)
+    assert r.stdout.strip() == "[('Old', 1), ('New', 0)] ['Old']", r.stderr
+    assert psql(url, "select data_type from information_schema.columns where table_name = 'todos' and column_name = 'done'") == 'boolean'
