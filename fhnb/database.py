@@ -28,7 +28,9 @@ def engine_url(url:str) -> str:
 def describe(url:str) -> str:
     "Where `url` points, without its password: `user@host:port/db`."
     u = urlsplit(url)
-    return f"{u.username + '@' if u.username else ''}{u.hostname or 'localhost'}:{u.port or 5432}{u.path or ''}"
+    try: port = u.port or 5432
+    except ValueError: port = u.netloc.rsplit(':', 1)[-1]   # not a number: shown as written
+    return f"{u.username + '@' if u.username else ''}{u.hostname or 'localhost'}:{port}{u.path or ''}"
 
 # %% ../nbs/10_database.ipynb #2823898b
 class DatabaseUnreachable(ConnectionError):
