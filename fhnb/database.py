@@ -4,13 +4,14 @@
 
 # %% ../nbs/10_database.ipynb #9759e260
 from __future__ import annotations
-import inspect, ipaddress, os, secrets, threading, weakref, zlib
+import inspect, ipaddress, itertools, os, re, secrets, threading, weakref, zlib
 from contextlib import contextmanager
 from functools import wraps
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 import sqlalchemy as sa, fastsql, fastsql.core
-from fastcore.basics import patch
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from fastcore.basics import patch, listify
 from fastlite import NotFoundError
 from . import tables, scopes
 
@@ -27,7 +28,9 @@ def engine_url(url:str) -> str:
 def describe(url:str) -> str:
     "Where `url` points, without its password: `user@host:port/db`."
     u = urlsplit(url)
-    return f"{u.username + '@' if u.username else ''}{u.hostname or 'localhost'}:{u.port or 5432}{u.path or ''}"
+    try: port = u.port or 5432
+    except ValueError: port = u.netloc.rsplit(':', 1)[-1]   # not a number: shown as written
+    return f"{u.username + '@' if u.username else ''}{u.hostname or 'localhost'}:{port}{u.path or ''}"
 
 # %% ../nbs/10_database.ipynb #2823898b
 class DatabaseUnreachable(ConnectionError):
@@ -38,9 +41,20 @@ def _why(e:Exception) -> str:
     line = str(getattr(e, 'orig', None) or e).strip().splitlines()[0]
     return line.rsplit('failed: ', 1)[-1].replace('FATAL:  ', '').strip()
 
+_SET_BY = ' (set by FHNB_DATABASE or settings.ini [fhnb] database)'
+
 def unreachable(url:str, e:Exception) -> DatabaseUnreachable:
     "The one-line error for a database at `url` that refused or did not answer with `e`."
-    return DatabaseUnreachable(f"database {describe(url)} cannot be reached: {_why(e)} (set by FHNB_DATABASE or settings.ini [fhnb] database)")
+    return DatabaseUnreachable(f"database {describe(url)} cannot be reached: {_why(e)}{_SET_BY}")
+
+def _engine(url:str, **kwargs) -> sa.Engine:
+    "SQLAlchemy's engine for `url`; a driver that is not installed, or a URL it cannot read, is a `DatabaseUnreachable` saying what to do."
+    try: return sa.create_engine(engine_url(url), **kwargs)
+    except ModuleNotFoundError as e:
+        fix = "pip install 'psycopg[binary]'" if e.name == 'psycopg' else f"pip install {e.name}, or write the URL as postgresql://... to use psycopg 3"
+        raise DatabaseUnreachable(f"database {describe(url)} needs the {e.name} driver, which is not installed: {fix}{_SET_BY}") from None
+    except (ValueError, sa.exc.ArgumentError):   # their messages may hold the URL, password and all
+        raise DatabaseUnreachable(f"the database URL cannot be read (its port, host or name is malformed): write it as postgresql://user:password@host:5432/name{_SET_BY}") from None
 
 # %% ../nbs/10_database.ipynb #a13e9ffc
 _writes, _writes_lock = [0], threading.Lock()
@@ -61,7 +75,7 @@ class Database(fastsql.Database):
                  pool_size:int=5,       # connections kept open between requests
                  max_overflow:int=10):  # more opened under load (then closed); beyond both, an operation waits for one
         self.conn_str, self._local, self._tables = url, threading.local(), {}
-        self.engine = sa.create_engine(engine_url(url), isolation_level='AUTOCOMMIT', pool_pre_ping=True,   # pre-ping: a dropped connection is replaced, not failed
+        self.engine = _engine(url, isolation_level='AUTOCOMMIT', pool_pre_ping=True,   # pre-ping: a dropped connection is replaced, not failed
                                        pool_size=pool_size, max_overflow=max_overflow, connect_args=dict(connect_timeout=connect_timeout))
         sa.event.listen(self.engine, 'after_cursor_execute', _count_write)
         self.meta = sa.MetaData()
@@ -102,6 +116,41 @@ def table(self:Database, name:str, cls=None) -> Table:
         self._tables[name] = Table(t, self, cls, _exists=known)
     return self._tables[name]
 
+# %% ../nbs/10_database.ipynb #978af34f
+class _Int(sa.types.TypeDecorator):
+    "An `integer` column, written from `int` or `bool` (as SQLite takes `True` for 1): fastlite's `bool` columns are integers."
+    impl, cache_ok = sa.Integer, True
+    def process_bind_param(self, v, dialect): return int(v) if isinstance(v, bool) else v
+    @property
+    def python_type(self): return int
+
+class _Bool01(sa.types.TypeDecorator):
+    "A `boolean` column (made by an earlier fhnb), read back as fastlite reads SQLite's: 0 or 1; written from `bool` or 0/1."
+    impl, cache_ok = sa.Boolean, True
+    def process_bind_param(self, v, dialect): return None if v is None else bool(v)
+    def process_result_value(self, v, dialect): return None if v is None else int(v)
+    @property
+    def python_type(self): return int   # the row dataclass's field, as fastlite's `INTEGER`
+
+def _as_sqlite(t:sa.Table) -> sa.Table:
+    "`t` with its integer columns taking `bool`s and its `boolean` columns read as 0/1."
+    for c in t.columns:
+        if isinstance(c.type, sa.Boolean): c.type = _Bool01()
+        elif isinstance(c.type, sa.Integer): c.type = _Int()
+    return t
+
+# %% ../nbs/10_database.ipynb #ed3295f5
+_qmark = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?")   # a quoted string or name (left alone), or a `?`
+
+def _named(where:str|None, where_args,
+           ints:bool=True): # `bool`s as 0/1, as SQLite compares them with integer columns (not for a table with `boolean` columns)
+    "`where` with each `?` outside quotes named `:fhnb_w0`, `:fhnb_w1`…, and `where_args` as a dict of those names."
+    if not where or where_args is None: return where, where_args
+    def _arg(v): return int(v) if ints and isinstance(v, bool) else v
+    if isinstance(where_args, dict): return where, {k: _arg(v) for k, v in where_args.items()}
+    n = itertools.count()
+    return _qmark.sub(lambda m: f':fhnb_w{next(n)}' if m[0] == '?' else m[0], where), {f'fhnb_w{i}': _arg(v) for i, v in enumerate(where_args)}
+
 # %% ../nbs/10_database.ipynb #f0387514
 def _set_cls(self, c):
     self.__dict__['cls'] = c
@@ -112,23 +161,90 @@ def _delete(self, key):
     return self
 
 # %% ../nbs/10_database.ipynb #a8765cc0
+_upsert_opts = set(inspect.signature(fastsql.DBTable.upsert).parameters) - {'self', 'record', 'kwargs'}
+_create_opts = set(inspect.signature(fastsql.DBTable.create).parameters) - {'self', 'columns', 'pk', 'kwargs'}
+
 class Table(fastsql.DBTable):
-    "A PostgreSQL table (fastsql's `DBTable`) that behaves as fastlite's: key names, errors, `delete`, display."
+    "A PostgreSQL table (fastsql's `DBTable`) that behaves as fastlite's: key names, values, errors, `xtra`, `delete`, display."
     cls = property(lambda self: self.__dict__.get('cls'), _set_cls, doc="The table's row dataclass")
+    table = property(lambda self: self.__dict__['table'], lambda self, t: self.__dict__.update(table=_as_sqlite(t)), doc="The SQLAlchemy table")
     name = property(lambda self: self.table.name, doc="The table's name")
     pks = property(lambda self: [c.name for c in self.table.primary_key], doc="The primary key's column names")
     get = tables._get(fastsql.DBTable.get)   # `NotFoundError` naming the table, key and `xtra` scope
     delete = tables._get(_delete)            # the same for a missing row; returns the table
     xtra_id = scopes.xtra_id                 # `xtra` per request, as fhnb makes fastlite's
+    count = property(lambda self: self.count_where(), doc="The rows in the `xtra` scope")
+    def __len__(self): return self.count
 
     @property
     def columns(self) -> list:
         "Each column's `name` and SQL `type`, as fastlite lists them."
         return [SimpleNamespace(name=c.name, type=str(c.type)) for c in self.table.columns]
 
+    def create(self, columns=None, pk=None, **kwargs):
+        "fastsql's `create`, with `bool` columns made `integer` as fastlite makes them on SQLite (so `where='done = 0'` works on both)."
+        cols = {**(columns or {}), **{k: v for k, v in kwargs.items() if k not in _create_opts}}
+        return super().create({k: int if fastsql.core.get_typ(v) is bool else v for k, v in cols.items()}, pk, **{k: v for k, v in kwargs.items() if k in _create_opts})
+
     def rows_where(self, where=None, where_args=None, order_by=None, *args, **kwargs):
-        "fastsql's `rows_where`, in primary key order when no `order_by` is given (as SQLite returns rows)."
-        return super().rows_where(where, where_args, order_by or ', '.join(f'"{k}"' for k in self.pks) or None, *args, **kwargs)
+        "fastsql's `rows_where`, `?` values named by fhnb, in primary key order when no `order_by` is given (as SQLite returns rows)."
+        return super().rows_where(*self._named(where, where_args), order_by or ', '.join(f'"{k}"' for k in self.pks) or None, *args, **kwargs)
+
+    def count_where(self, where=None, where_args=None, **kw) -> int:
+        "The rows matching `where` in the `xtra` scope (fastsql counts past it)."
+        stmt = sa.select(sa.func.count()).select_from(self.table)
+        if where or self.xtra_id: stmt = stmt.where(fastsql.core._where(*self._named(where, where_args), self.xtra_id, **kw))
+        return int(self.conn.execute(stmt).scalar_one())
+
+    def update_where(self, updates, where=None, where_args=None, *args, **kw): return super().update_where(updates, *self._named(where, where_args), *args, **kw)
+    def delete_where(self, where=None, where_args=None, *args, **kw):
+        "fastsql's `delete_where`, in the `xtra` scope even without `where` (fastsql's then deletes every row); returns the table, as fastlite's."
+        where, where_args = self._named(where, where_args)
+        super().delete_where(where or ('1 = 1' if self.xtra_id else None), where_args, *args, **kw)
+        return self
+
+    def update(self, updates=None, pk_values=None, *args, **kwargs):
+        "fastsql's `update`; a row missing (or outside the `xtra` scope) raises `NotFoundError` naming the table, key and scope."
+        try: return super().update(updates, pk_values, *args, **kwargs)
+        except NotFoundError as e:
+            if e.args: raise
+            row = {**fastsql.core._process_row(updates), **kwargs}
+            raise tables.not_found(self, pk_values if pk_values is not None else [row.get(k) for k in self.pks]) from None
+
+    def upsert(self, record=None, pk=fastsql.core.DEFAULT, **kwargs):
+        "Insert `record`, or update the row with its key in the `xtra` scope; a key outside the scope raises `NotFoundError`."
+        row = {**fastsql.core._process_row(record), **{k: v for k, v in kwargs.items() if k not in _upsert_opts}}
+        if not row: return {}
+        keys = self.pks if pk is fastsql.core.DEFAULT else listify(pk)
+        if missing := [k for k in keys if k not in row]: raise KeyError(missing[0])   # as fastlite's upsert without its key
+        row, scope = {**row, **self.xtra_id}, [self.table.c[k] == v for k, v in self.xtra_id.items()]
+        stmt = pg_insert(self.table).values(**row).on_conflict_do_update(index_elements=keys, set_=row, where=sa.and_(*scope) if scope else None)
+        if (res := self.conn.execute(stmt.returning(*self.table.columns)).one_or_none()) is None: raise tables.not_found(self, [row[k] for k in keys])
+        self._follow_keys([row])
+        return fastsql.core._row_to_obj(self, res)
+
+    def insert(self, record=None, *args, **kwargs):
+        "fastsql's `insert`; a key given by the row moves the key's sequence past it, as SQLite's next rowid is the largest plus one."
+        res = super().insert(record, *args, **kwargs)
+        self._follow_keys([{**fastsql.core._process_row(record), **kwargs}])
+        return res
+
+    def insert_all(self, records=None, *args, **kwargs):
+        "fastsql's `insert_all`; keys given by the rows move the key's sequence past them."
+        res = super().insert_all(records, *args, **kwargs)
+        self._follow_keys([fastsql.core._process_row(r) for r in records or []])
+        return res
+
+    def _follow_keys(self, rows:list):
+        "After `rows` were written with their own values of an auto-numbered key, the key's sequence continues after the largest (else the next insert without a key collides)."
+        c = self.table.autoincrement_column
+        if c is None or not any(r.get(c.name) is not None for r in rows): return
+        self.conn.execute(sa.text(f'select setval(pg_get_serial_sequence(:t, :c), greatest(max("{c.name}"), 1), max("{c.name}") is not null) from "{self.name}"'),
+                          dict(t=f'"{self.name}"', c=c.name))
+
+    def _named(self, where, where_args):
+        "`_named` for this table: `bool` arguments as 0/1 unless it has `boolean` columns (made by an earlier fhnb)."
+        return _named(where, where_args, ints=not any(isinstance(c.type, _Bool01) for c in self.table.columns))
 
     def _pk_where(self, meth, key):
         "`meth` (`'update'`, `'delete'`) of the row with primary key `key` in the `xtra` scope."
@@ -162,11 +278,24 @@ def database(url:str) -> Database:
 # %% ../nbs/10_database.ipynb #d1ba2738
 _LOCK = zlib.crc32(b'fhnb create tables')   # one advisory lock key for every fhnb app
 
-def _add_missing_columns(t:Table):
-    "Add the columns the spec has and the existing table lacks (fastlite's `transform=True`)."
-    have = {c['name'] for c in sa.inspect(t.db.engine).get_columns(t.name)}
+def _kind(typ) -> str|None:
+    "What fastlite would make of a column type: 'int', 'float', 'str' or 'bytes' (`None`: a type fhnb leaves alone)."
+    typ = typ.impl if isinstance(typ, sa.types.TypeDecorator) else typ
+    return next((k for cls, k in ((sa.Integer, 'int'), (sa.Boolean, 'int'), (sa.Float, 'float'), (sa.Numeric, 'float'), (sa.LargeBinary, 'bytes'), (sa.String, 'str')) if isinstance(typ, cls)), None)
+
+def _match_columns(t:Table):
+    "Add the columns the spec has and the table lacks (fastlite's `transform=True`); columns that differ otherwise are a `TableError` saying what to do."
+    have, sql, diffs = {c['name']: c for c in sa.inspect(t.db.engine).get_columns(t.name)}, t.db.engine.dialect, []
     for c in t.table.columns:
-        if c.name not in have: t.db.q(f'ALTER TABLE "{t.name}" ADD COLUMN "{c.name}" {c.type.compile(t.db.engine.dialect)}')
+        if c.name not in have: t.db.q(f'ALTER TABLE "{t.name}" ADD COLUMN "{c.name}" {c.type.compile(sql)}'); continue
+        old = have[c.name]['type']
+        if isinstance(old, sa.Boolean) and _kind(c.type) == 'int': c.type = _Bool01()   # a `bool` column made by an earlier fhnb
+        elif _kind(old) and _kind(c.type) and _kind(old) != _kind(c.type):
+            diffs.append(f'column {c.name!r} is {old.compile(sql)} there, {_kind(c.type)} in the code (ALTER TABLE "{t.name}" ALTER COLUMN "{c.name}" TYPE {c.type.compile(sql)} USING "{c.name}"::{c.type.compile(sql)})')
+    for n, c in have.items():
+        if n not in t.table.c and not c['nullable'] and c['default'] is None:
+            diffs.append(f'column {n!r} (NOT NULL, no default) is not in the code (add it to the spec, or ALTER TABLE "{t.name}" DROP COLUMN "{n}")')
+    if diffs: raise tables.TableError(f"table {t.name!r} in database {describe(t.db.conn_str)} differs from the code: {'; '.join(diffs)}; change the code or the table")
 
 # %% ../nbs/10_database.ipynb #13de17d3
 def _make_table(db:Database, name:str, spec:dict):
@@ -175,7 +304,7 @@ def _make_table(db:Database, name:str, spec:dict):
     render, pk = spec.pop('render', None), spec.pop('pk', None)
     t = db.t[name]
     t.create(spec, pk=[] if pk is None and 'id' not in spec else pk)   # no pk and no id: duplicates allowed, as fastlite's rowid tables
-    _add_missing_columns(t)
+    _match_columns(t)
     dc = t.dataclass()
     if render: dc.__ft__ = render
     return t, dc

@@ -14,14 +14,15 @@ from fastlite import Database, NotFoundError
 from fastlite.core import get_typ
 from apswutils.db import COLUMN_TYPE_MAPPING
 from inspect import get_annotations
-from fastcore.basics import camel2snake, first
+from fastcore.basics import camel2snake, first, listify
 from fastcore.xml import to_xml
 import fasthtml.components as ft  # `ft.Table`: a notebook's `from fastlite import *` rebinds `Table` to fastlite's
 from fasthtml.components import Thead, Tbody, Tr, Th, Td, Div, Small, B, Br, Span
 from .kernel import original, replace, use_everywhere, ipy_shell   # how fhnb puts its versions of a library's functions in place
 
 # %% auto #0
-__all__ = ['row_classes', 'fix_tables', 'pkless_insert_broken', 'TableError', 'check_spec', 'Rows', 'register_display']
+__all__ = ['row_classes', 'fix_tables', 'pkless_insert_broken', 'TableError', 'check_spec', 'not_found', 'Rows',
+           'register_display']
 
 # %% ../nbs/04_tables.ipynb #f158a919
 _fixes = []   # each puts one fix in place; `fix_tables` runs them all
@@ -158,23 +159,63 @@ def _fast_app(orig):
 _fix(fasthtml.fastapp, 'fast_app', _fast_app)
 
 # %% ../nbs/04_tables.ipynb #1da4844e
+def not_found(table, # a fastlite table, or a PostgreSQL one (`fhnb.database`)
+              pk_values, xtra=None) -> NotFoundError:
+    "fastlite's `NotFoundError`, naming `table`, the key `pk_values` and the `xtra` scope (the table's own by default)."
+    vals = pk_values if isinstance(pk_values, (list, tuple)) else [pk_values]
+    key = ', '.join(f'{k}={v!r}' for k,v in zip(table.pks, vals))
+    xtra = xtra or getattr(table, 'xtra_id', {})
+    scope = f" (scoped by {', '.join(f'{k}={v!r}' for k,v in xtra.items())})" if xtra else ''
+    return NotFoundError(f"table {table.name!r} has no row with {key}{scope}")
+
 def _get(orig):
     @wraps(orig)
     def get(self, pk_values, *args, **kwargs):
         try: return orig(self, pk_values, *args, **kwargs)
         except NotFoundError as e:
             if e.args: raise
-            vals = pk_values if isinstance(pk_values, (list, tuple)) else [pk_values]
-            key = ', '.join(f'{k}={v!r}' for k,v in zip(self.pks, vals))
-            xtra = kwargs.get('xtra') or getattr(self, 'xtra_id', {})
-            scope = f" (scoped by {', '.join(f'{k}={v!r}' for k,v in xtra.items())})" if xtra else ''
-            raise NotFoundError(f"table {self.name!r} has no row with {key}{scope}") from None
+            raise not_found(self, pk_values, kwargs.get('xtra')) from None
     return get
 
-def _count(self): return self.count   # `len(t)` as on a PostgreSQL (fastsql) table: all its rows
+def _count(self): return self.count   # `len(t)` as on a PostgreSQL (fastsql) table: its rows (in the `xtra` scope)
 
 _fix(fastlite.Table, 'get', _get)
 _fixes.append(lambda: setattr(fastlite.Table, '__len__', _count))
+
+# %% ../nbs/04_tables.ipynb #1ac4a0dd
+def _scoped(where, where_args, xtra:dict):
+    "`where` and its arguments narrowed to the `xtra` scope, positional (`?`) or named (`:name`) as `where_args` are."
+    if not xtra: return where, where_args
+    if isinstance(where_args, dict):
+        conds, args = [f'[{k}] = :fhnb_xtra_{k}' for k in xtra], {**where_args, **{f'fhnb_xtra_{k}': v for k,v in xtra.items()}}
+    else: conds, args = [f'[{k}] = ?' for k in xtra], [*(where_args or []), *xtra.values()]
+    return ' and '.join([f'({where})'] * bool(where) + conds), args
+
+def _in_scope(orig):
+    "`orig(where, where_args, …)` (`count_where`, `delete_where`) narrowed to the table's `xtra` scope."
+    @wraps(orig)
+    def in_scope(self, where=None, where_args=None, *args, **kwargs):
+        return orig(self, *_scoped(where, where_args, getattr(self, 'xtra_id', {})), *args, **kwargs)
+    return in_scope
+
+_fix(fastlite.Table, 'count_where', _in_scope)    # `count` and `len` count through it
+_fix(fastlite.Table, 'delete_where', _in_scope)   # fastlite's deletes past the scope
+
+# %% ../nbs/04_tables.ipynb #5a64030d
+def _upsert(orig):
+    opts = set(inspect.signature(orig).parameters) - {'self', 'record', 'kwargs'}
+    @wraps(orig)
+    def upsert(self, record=None, pk=fastlite.DEFAULT, **kwargs):
+        xtra, keys = getattr(self, 'xtra_id', {}), self.pks if pk == fastlite.DEFAULT else listify(pk)
+        row = {**fastlite.kw._process_row(record), **{k:v for k,v in kwargs.items() if k not in opts}}
+        if xtra and all(k in row for k in keys):   # a key outside the scope is refused, as `update` refuses it
+            vals = [row[k] for k in keys]
+            taken = self.db.execute(f'select 1 from [{self.name}] where ' + ' and '.join(f'[{k}] = ?' for k in keys), vals).fetchone()
+            if taken and self.get(vals, default=None) is None: raise not_found(self, vals, xtra)
+        return orig(self, record, pk=pk, **kwargs)
+    return upsert
+
+_fix(fastlite.Table, 'upsert', _upsert)
 
 # %% ../nbs/04_tables.ipynb #6388cbe5
 def _make_folder(path):
@@ -237,7 +278,7 @@ def Rows(x,          # a fastlite table, a row (dataclass or dict), or a list of
     if hasattr(x, 'count_where'):   # a fastlite table, or a PostgreSQL one (fhnb.database)
         limit = 20 if limit is None else limit
         cols, xtra = x.columns, getattr(x, 'xtra_id', {})
-        n = x.count_where(' and '.join(f'"{k}" = ?' for k in xtra), list(xtra.values())) if xtra else x.count
+        n = x.count   # in the `xtra` scope, as fhnb counts
         rows = [_as_dict(r) for r in x(limit=limit, as_cls=False)]
         shown = f'{len(rows)} of {n} rows' if n > len(rows) else f"{n} row{'' if n == 1 else 's'}"
         scope = [Span(' · scoped by ', ', '.join(f'{k}={v!r}' for k,v in xtra.items()), style=_muted)] if xtra else []

@@ -326,3 +326,40 @@ def test_a_process_uses_at_most_15_connections_and_survives_dropped_ones(cluster
         psql(url, f"select pg_terminate_backend(pid) from pg_stat_activity where datname = '{url.rsplit('/', 1)[1]}' and pid <> pg_backend_pid()")
         assert soup(clients[0].post('/todos', data={'title': 'after'}, headers=HX)).select('#todo-list li')
         for c in clients: c.close()
+
+# --- Bad configuration, one line ----------------------------------------------------------------------------
+
+def test_serve_names_a_missing_driver(tmp_path, cluster):
+    "A URL asking for a driver that is not installed (psycopg2 here), or psycopg itself missing: one line, the fix, no password."
+    env = {**os.environ, 'FHNB_SECRET_KEY': KEY, 'FHNB_DATABASE': cluster.replace('postgresql://', 'postgresql+psycopg2://')}
+    err = one_line_error(fhnb_serve('--port', '0', cwd=tmp_path, env=env))
+    assert err.startswith('fhnb serve: database fhnb@127.0.0.1:') and 'needs the psycopg2 driver, which is not installed: pip install psycopg2' in err, err
+    no_psycopg = "import sys, runpy; sys.modules['psycopg'] = None; sys.argv[1:] = ['serve', 'fhnb.examples.todos:app', '--port', '0']; runpy.run_module('fhnb', run_name='__main__')"
+    r = subprocess.run([sys.executable, '-c', no_psycopg], cwd=tmp_path, env={**env, 'FHNB_DATABASE': cluster}, capture_output=True, text=True, timeout=60)
+    err = one_line_error(r)
+    assert "needs the psycopg driver, which is not installed: pip install 'psycopg[binary]'" in err and 'fhnb-test-pw' not in err, err
+
+def test_serve_names_a_table_that_differs_from_the_code(tmp_path, cluster):
+    "A table whose columns differ from the app's spec: one line naming the table, each column and the SQL that fixes it; nothing changed."
+    url = fresh_db(cluster)
+    psql(url, 'create table todos (id serial primary key, title text, done boolean, priority text, owner text, secret text not null)')
+    err = one_line_error(fhnb_serve('--port', '0', cwd=tmp_path, env={**os.environ, 'FHNB_SECRET_KEY': KEY, 'FHNB_DATABASE': url}))
+    assert "table 'todos' in database fhnb@127.0.0.1:" in err and 'fhnb-test-pw' not in err, err
+    assert "column 'priority' is TEXT there, int in the code (ALTER TABLE \"todos\" ALTER COLUMN \"priority\" TYPE INTEGER USING \"priority\"::INTEGER)" in err, err
+    assert "column 'secret' (NOT NULL, no default) is not in the code" in err, err
+    assert psql(url, "select string_agg(column_name || ' ' || data_type, ', ' order by ordinal_position) from information_schema.columns where table_name = 'todos'") == \
+        'id integer, title text, done boolean, priority text, owner text, secret text'
+
+def test_a_table_made_with_boolean_columns_keeps_working(tmp_path, cluster):
+    "A `todos` table made by an earlier fhnb (PostgreSQL `boolean`): the app's rows read back 0/1, and `True`/1 write and query it, as on SQLite."
+    url = fresh_db(cluster)
+    psql(url, "create table todos (id serial primary key, title text, done boolean, priority integer, owner text); insert into todos (title, done, priority, owner) values ('Old', true, 1, 'ann')")
+    code = textwrap.dedent('''
+        import fhnb.tables; fhnb.tables.fix_tables()
+        from fasthtml.common import fast_app
+        app, rt, todos, Todo = fast_app('data/todos.db', todos=dict(id=int, title=str, done=bool, priority=int, owner=str, pk='id'))
+        todos.insert(title='New', done=False, priority=2, owner='ann'); todos.update(id=1, done=1)
+        print([(t.title, t.done) for t in todos()], [t.title for t in todos(where='done = ?', where_args=[True])])''')
+    r = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, env={**os.environ, 'FHNB_DATABASE': url}, capture_output=True, text=True, timeout=60)
+    assert r.stdout.strip() == "[('Old', 1), ('New', 0)] ['Old']", r.stderr
+    assert psql(url, "select data_type from information_schema.columns where table_name = 'todos' and column_name = 'done'") == 'boolean'
