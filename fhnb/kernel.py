@@ -77,7 +77,8 @@ def _pre_run_cell(info=None):
     if pv and current_cell.id:   # the cell runs again: its old output, and the previews in it, are gone
         for p in pv.live_previews():
             if p._cell_id == current_cell.id: p.close()
-    _before.update(served=srv is not None and srv.app is ns.get('app'), state=pv.app_state(ns) if pv else None)
+    _before.update(served=srv is not None and srv.app is ns.get('app'), state=pv.app_state(ns) if pv else None,
+                   pages=pv.page_prints() if pv else {})   # each open preview's page as rendered now
 
 # %% ../nbs/13_kernel.ipynb #6b539038
 def _release_unused(srv, pv):
@@ -86,7 +87,7 @@ def _release_unused(srv, pv):
     for port in [p for p in srv.apps if p != srv.port and p not in shown]: srv.release(port)
 
 def _post_run_cell(result=None):
-    "A cell ended: tag the app it made, follow a re-made `app`, free unused ports, refresh previews if what they show changed."
+    "A cell ended: tag the app it made, follow a re-made `app`, free unused ports, refresh the previews whose page it changed."
     current_cell.running = False
     server, pv, ns = import_module('fhnb.server'), _previews(), user_ns()
     new, srv = ns.get('app'), server.current_server()
@@ -95,7 +96,9 @@ def _post_run_cell(result=None):
     if _before.get('served') and new is not current_cell.app and callable(new): server.serve_nb(new)
     if srv is not None and srv.running: _release_unused(srv, pv)
     if srv is not None and srv.running and pv is None: _load_previews_ahead()   # previews come next
-    if pv and _before.get('state') is not None and pv.app_state(ns) != _before['state']: pv.refresh(skip_cell=current_cell.number)
+    if not pv or _before.get('state') is None: return
+    if pv.app_state(ns) != _before['state']: pv.refresh(skip_cell=current_cell.number)   # a route or a row: every preview
+    elif _before.get('pages') and (changed := pv.changed_pages(_before['pages'])): pv.refresh(skip_cell=current_cell.number, only=changed)   # a component, a helper, a constant, the headers
 
 # %% ../nbs/13_kernel.ipynb #ccb36d54
 _hooks = dict(pre_run_cell=_pre_run_cell, post_run_cell=_post_run_cell)
