@@ -1,7 +1,7 @@
 """A preview refreshed by a cell morphs its page in place (what the user typed, opened and focused stays), on htmx 2 and 4;
 a page whose <head> changed reloads in full, and the inspector says so. JupyterLab in Chromium, a real kernel and server."""
 import pytest
-from harness import open_notebook, run_all_cells, run_cell, write_notebook
+from harness import cell_output, open_notebook, run_all_cells, run_cell, write_notebook
 
 def cells(htmx4:bool) -> list[str]:
     four = ', htmx4=True' if htmx4 else ''
@@ -99,3 +99,26 @@ def test_changed_head_reloads_in_full_and_the_inspector_says_so(page, todo):
     assert pv.get_attribute('data-refresh') == 'reload'
     pv.locator('button[title="Requests of this preview"]').click()
     assert pv.locator('.fhnb-refreshed').inner_text() == "last refresh: reloaded in full: the page's <head> changed (scripts, styles, links or meta)"
+
+GREETING = "def Greeting(): return P({!r}, id='greet')"
+GREET_PAGE = ("@rt('/')\n"
+              "def get(): return Titled('Greetings', Greeting(), Details(Summary('More'), P('Hidden until opened'), id='more'),\n"
+              "    Form(Input(name='title', id='title'), Button('Add')))")
+
+@pytest.mark.browser
+def test_redefined_component_refreshes_and_a_cell_that_changes_nothing_does_not(lab, page):
+    "Only the component the route calls is redefined: the page shows it by itself, keeping what the user did; `x = 42` refreshes nothing."
+    write_notebook(lab.root/'greet.ipynb', "from fasthtml.common import *\napp, rt = fast_app()", GREETING.format('Hello'), GREET_PAGE,
+                   "from fhnb import *\nserve_nb(app)", "preview('/')")
+    open_notebook(page, lab, 'greet.ipynb')
+    run_all_cells(page)
+    f = frame(page)
+    f.wait_for_selector('#greet:has-text("Hello")')
+    type_and_open(f)
+    execute(page, 'x = 41 + 1')   # changes nothing the page shows
+    execute(page, GREETING.format('Bonjour'))   # the component alone, not the route
+    f.wait_for_selector('#greet:has-text("Bonjour")', timeout=10_000)
+    assert user_state(f) == kept(focused=True)
+    assert page.locator('.fhnb-preview').nth(0).get_attribute('data-refresh') == 'morph'
+    n = run_cell(page, 'from fhnb.preview import live_previews\n[p.bump for p in live_previews()]')
+    assert cell_output(page, n) == '[1]'   # one refresh: the component's, none for `x = 42`
