@@ -122,3 +122,43 @@ def test_redefined_component_refreshes_and_a_cell_that_changes_nothing_does_not(
     assert page.locator('.fhnb-preview').nth(0).get_attribute('data-refresh') == 'morph'
     n = run_cell(page, 'from fhnb.preview import live_previews\n[p.bump for p in live_previews()]')
     assert cell_output(page, n) == '[1]'   # one refresh: the component's, none for `x = 42`
+
+SEARCH_PAGE = ("@rt('/')\n"
+               "def get(): return Titled('Search', Input(name='q', id='q', hx_get='/search', hx_target='#results', hx_trigger='input'),\n"
+               "    Ul(*[Li(n) for n in NAMES], id='results'))\n\n"
+               "@rt('/search')\n"
+               "def get(q: str = ''): return tuple(Li(n) for n in NAMES if q.lower() in n.lower())")
+
+@pytest.mark.browser
+@pytest.mark.parametrize('htmx4', [False, True], ids=['htmx2', 'htmx4'])
+def test_refresh_sends_again_the_gets_that_built_the_page(lab, page, htmx4):
+    "Search-as-you-type, then a cell changes the data: the list is the new code's answer to what was typed, not the unfiltered page."
+    four = ', htmx4=True' if htmx4 else ''
+    write_notebook(lab.root/'search.ipynb', f"from fasthtml.common import *\napp, rt = fast_app({four.lstrip(', ')})", "NAMES = ['Jo', 'Ann', 'Bob']",
+                   SEARCH_PAGE, "from fhnb import *\nserve_nb(app)", "preview('/')")
+    open_notebook(page, lab, 'search.ipynb')
+    run_all_cells(page)
+    f = frame(page)
+    f.wait_for_selector('#results li:has-text("Bob")')
+    f.locator('#q').press_sequentially('jo')
+    f.wait_for_function("() => document.querySelectorAll('#results li').length === 1")
+    execute(page, "NAMES = ['Jo', 'Ann', 'Bob', 'Joe']")   # a constant: the page (and the search) now answer differently
+    f.wait_for_function("() => [...document.querySelectorAll('#results li')].map(l => l.textContent).join() === 'Jo,Joe'", timeout=10_000)
+    assert f.locator('#q').input_value() == 'jo'
+    pv = page.locator('.fhnb-preview').nth(0)
+    pv.locator('button[title="Requests of this preview"]').click()
+    assert 'sent again: GET /search' in pv.locator('.fhnb-refreshed').inner_text()
+
+@pytest.mark.browser
+@pytest.mark.parametrize('todo', ['2', '4'], indirect=True)
+def test_refresh_never_sends_a_post_again_and_says_so(page, todo):
+    "After Add (a POST), a refresh keeps the page's inputs, sends nothing again, and the inspector names what it did not send."
+    todo.fill('#title', 'Posted once')
+    todo.click('button:has-text("Add")')
+    todo.wait_for_selector('#list li:has-text("Posted once")')
+    execute(page, "todos.insert(title='From a cell', done=False)")
+    todo.wait_for_selector('#list li:has-text("From a cell")', timeout=10_000)
+    assert todo.locator('#list li:has-text("Posted once")').count() == 1
+    pv = page.locator('.fhnb-preview').nth(0)
+    pv.locator('button[title="Requests of this preview"]').click()
+    assert 'not sent again: POST /add (a request that is not a GET changed the page' in pv.locator('.fhnb-refreshed').inner_text()

@@ -289,8 +289,11 @@ function onRefreshed(v, d) {
   if (d.how === 'morph') clearError(v); else reloadPage(v);
   v.el.dataset.refresh = d.how;
   v.refreshed ??= v.pane.insertBefore(h('div', { className: 'fhnb-refreshed' }), v.list);   // the inspector's first line
-  v.refreshed.textContent = d.how === 'morph' ? `last refresh: morphed in place in ${d.ms} ms (typed input, focus, scroll and open details kept)`
+  const again = (d.replayed || []).length ? `; sent again: ${d.replayed.join(', ')}` : '';
+  const not = (d.skipped || []).length ? `; not sent again: ${d.skipped.join(', ')} (${d.why})` : '';
+  v.refreshed.textContent = d.how === 'morph' ? `last refresh: morphed in place in ${d.ms} ms (typed input, focus, scroll and open details kept)${again}${not}`
     : `last refresh: reloaded in full: ${d.why}`;
+  v.el.dataset.replayed = String((d.replayed || []).length);
 }
 
 function setHeight(v) {
