@@ -77,7 +77,8 @@ def _pre_run_cell(info=None):
     if pv and current_cell.id:   # the cell runs again: its old output, and the previews in it, are gone
         for p in pv.live_previews():
             if p._cell_id == current_cell.id: p.close()
-    _before.update(served=srv is not None and srv.app is ns.get('app'), state=pv.app_state(ns) if pv else None)
+    _before.update(served=srv is not None and srv.app is ns.get('app'), state=pv.app_state(ns) if pv else None,
+                   pages=pv.page_prints() if pv else {})   # each open preview's page as rendered now
 
 # %% ../nbs/13_kernel.ipynb #6b539038
 def _release_unused(srv, pv):
@@ -86,7 +87,7 @@ def _release_unused(srv, pv):
     for port in [p for p in srv.apps if p != srv.port and p not in shown]: srv.release(port)
 
 def _post_run_cell(result=None):
-    "A cell ended: tag the app it made, follow a re-made `app`, free unused ports, refresh previews if what they show changed."
+    "A cell ended: tag the app it made, follow a re-made `app`, free unused ports, refresh the previews whose page it changed."
     current_cell.running = False
     server, pv, ns = import_module('fhnb.server'), _previews(), user_ns()
     new, srv = ns.get('app'), server.current_server()
@@ -95,7 +96,9 @@ def _post_run_cell(result=None):
     if _before.get('served') and new is not current_cell.app and callable(new): server.serve_nb(new)
     if srv is not None and srv.running: _release_unused(srv, pv)
     if srv is not None and srv.running and pv is None: _load_previews_ahead()   # previews come next
-    if pv and _before.get('state') is not None and pv.app_state(ns) != _before['state']: pv.refresh(skip_cell=current_cell.number)
+    if not pv or _before.get('state') is None: return
+    if pv.app_state(ns) != _before['state']: pv.refresh(skip_cell=current_cell.number)   # a route or a row: every preview
+    elif _before.get('pages') and (changed := pv.changed_pages(_before['pages'])): pv.refresh(skip_cell=current_cell.number, only=changed)   # a component, a helper, a constant, the headers
 
 # %% ../nbs/13_kernel.ipynb #ccb36d54
 _hooks = dict(pre_run_cell=_pre_run_cell, post_run_cell=_post_run_cell)
@@ -153,9 +156,29 @@ def _ft_bundle(ft):
     if _kernel_server() is None and not callable(user_ns().get('app')): return None
     return _load_previews()._ft_bundle(ft)
 
+# %% ../nbs/13_kernel.ipynb #3fae2da3
+def _cookie_for_previews(line:str) -> str:
+    "Set-Cookie `line` with `SameSite=None; Secure; Partitioned` in place of its own SameSite, Secure and Partitioned."
+    name, *attrs = [a.strip() for a in line.split(';')]
+    kept = [a for a in attrs if a and a.split('=')[0].strip().lower() not in ('samesite', 'secure', 'partitioned')]
+    return '; '.join([name, *kept, 'SameSite=None', 'Secure', 'Partitioned'])
+
+def _sessions_for_previews(orig):
+    "Starlette's `SessionMiddleware.__call__`, its cookie for a browser's request made one a cross-site preview keeps."
+    async def call(self, scope, receive, send):
+        if scope['type'] != 'http' or not any(k == b'sec-fetch-site' for k, _ in scope['headers']): return await orig(self, scope, receive, send)
+        mine = self.session_cookie.encode('latin-1') + b'='
+        async def snd(msg):
+            if msg['type'] == 'http.response.start':
+                msg = {**msg, 'headers': [(k, _cookie_for_previews(v.decode('latin-1')).encode('latin-1') if k.lower() == b'set-cookie' and v.startswith(mine) else v)
+                                          for k, v in msg['headers']]}
+            await send(msg)
+        return await orig(self, scope, receive, snd)
+    return call
+
 # %% ../nbs/13_kernel.ipynb #e0a1dfab
 def enable():
-    "Make this IPython shell fhnb's: tables display, fixes, newest-route-wins; in a kernel also cell hooks, `serve`, FT previews."
+    "Make this IPython shell fhnb's: tables display, fixes, newest-route-wins; in a kernel also cell hooks, `serve`, FT previews, sessions that previews keep."
     ip = ipy_shell()
     if ip is None: return
     tables, server, core = import_module('fhnb.tables'), import_module('fhnb.server'), import_module('fasthtml.core')
@@ -164,6 +187,7 @@ def enable():
     replace(core.FastHTML, 'add_route', lambda _: server._add_route)
     if not in_kernel(): return
     use_everywhere(replace(core, 'serve', lambda _: serve))
+    replace(import_module('starlette.middleware.sessions').SessionMiddleware, '__call__', _sessions_for_previews)
     _hook_cells(ip)
     from fastcore.xml import FT
     ip.display_formatter.mimebundle_formatter.for_type(FT, _ft_bundle)

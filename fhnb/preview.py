@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_preview.ipynb #f2f254e2
 from __future__ import annotations
-import functools, html, keyword, re, sqlite3, sys, threading, time, urllib.request, uuid, weakref
+import functools, hashlib, html, keyword, logging, re, sqlite3, sys, threading, time, urllib.request, uuid, weakref
 from urllib.parse import parse_qsl, urlsplit
 from collections import OrderedDict, deque
 from importlib.resources import files
@@ -26,8 +26,47 @@ from .extension import is_widget_code
 _static = files('fhnb')/'static'   # the front end's files: preview.js, preview.css, frame.js
 
 # %% auto #0
-__all__ = ['COMPONENT_PATH', 'components', 'SNAPSHOT_NOTE', 'Preview', 'frame_script', 'component_page', 'Components',
-           'live_previews', 'test_cell', 'inert', 'preview', 'app_state', 'refresh']
+__all__ = ['MAX_PATH', 'MAX_HEIGHT', 'MAX_SNAPSHOT', 'MAX_RESPONSE', 'COMPONENT_PATH', 'components', 'SNAPSHOT_NOTE', 'Preview',
+           'frame_script', 'component_page', 'Components', 'live_previews', 'test_cell', 'inert', 'preview',
+           'app_state', 'refresh', 'page_prints', 'changed_pages']
+
+# %% ../nbs/03_preview.ipynb #01b930ee
+MAX_PATH = 8_000          # characters in a preview's path or location (servers commonly refuse longer request lines)
+MAX_HEIGHT = 10_000       # pixels: a preview's fixed height
+MAX_SNAPSHOT = 200_000    # characters of the inert snapshot a saved notebook keeps
+MAX_RESPONSE = 100_000    # characters of a response the front end sends back for "copy as test"
+
+def _one_line(s, n:int=300) -> str:
+    "`s` as one line of at most `n` characters: line breaks (`\\n`, a bare `\\r`, `\\u2028`, ...) and other unprintable characters become spaces."
+    s = ' '.join(''.join(c if c.isprintable() else ' ' for c in str(s)).split())
+    return s if len(s) <= n else s[:n - 1] + '…'
+
+_url_chars = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?#]|%[0-9A-Fa-f]{2}")
+
+def _shown(v, n:int=60) -> str:
+    "`repr(v)`, cut to about `n` characters: an error line names the culprit without repeating megabytes of it."
+    r = repr(v[:n + 1] if isinstance(v, str) else v)
+    return r if len(r) <= n + 2 else r[:n] + '…'
+
+def _path_problem(p) -> str|None:
+    "Why `p` is not a path on the app's own origin that a browser sends as is (`None`: it is)."
+    if not isinstance(p, str): return f'is a {type(p).__name__}, not a path'
+    if len(p) > MAX_PATH: return f'is {len(p):,} characters long; the limit is {MAX_PATH:,}'
+    if not p.startswith('/'): return "is not a path; pass one starting with '/', such as '/todos'"
+    if p.startswith('//'): return "names another host ('//host/...' is a URL, not a path on the app); pass a path such as '/todos'"
+    bad = _url_chars.sub('', p)
+    if bad: return f"has {bad[0]!r}, not allowed in a URL; use letters, digits and -._~!$&'()*+,;=:@/?#, or %-escapes (urllib.parse.quote)"
+
+def _height_problem(h) -> str|None:
+    "Why `h` is not a preview height (`None`: it is): `'auto'`, or pixels from 1 to `MAX_HEIGHT`."
+    if h == 'auto' or (isinstance(h, int) and not isinstance(h, bool) and 0 < h <= MAX_HEIGHT): return None
+    return f"is not 'auto' or a height in pixels from 1 to {MAX_HEIGHT:,}"
+
+_refusals = logging.getLogger('fhnb.preview')
+
+def _refuse(line:str):
+    "Say in one line (the `fhnb.preview` logger) that the kernel refused what a preview's front end reported."
+    _refusals.warning(_one_line(line, 300))
 
 # %% ../nbs/03_preview.ipynb #abd5aabb
 class Preview(anywidget.AnyWidget):
@@ -40,6 +79,7 @@ class Preview(anywidget.AnyWidget):
     height = traitlets.Union([traitlets.Unicode(), traitlets.Int()], default_value='auto').tag(sync=True)  # `'auto'` or pixels
     viewport = traitlets.Enum(('full', 'tablet', 'phone'), 'full').tag(sync=True)   # full width, 768 px, 390 px
     proxy = traitlets.Enum(('auto', 'direct', 'jupyter-server-proxy', 'kernel'), 'auto').tag(sync=True)  # how the browser reaches the server
+    site = traitlets.Enum(('separate', 'shared'), 'separate').tag(sync=True)   # the direct route's host name: not JupyterLab's (its cookies out of the page's reach), or JupyterLab's own
     bump = traitlets.Int(0).tag(sync=True)                       # each increase reloads the page in place
     key = traitlets.Unicode('').tag(sync=True)                   # names the iframe; its HTMX requests carry it
     location = traitlets.Unicode('').tag(sync=True)              # the page it shows now, maybe not `path` after a link (set by the front end)
@@ -49,6 +89,15 @@ class Preview(anywidget.AnyWidget):
     snapshot = traitlets.Unicode('').tag(sync=True)              # static, inert `text/html`: for where widgets don't run, and a saved notebook
     failure = traitlets.Dict().tag(sync=True)                    # the last page load that failed: `error`, `where`, `traceback`, `path` (empty: none)
     lint = traitlets.List().tag(sync=True)                       # the page's htmx mistakes (`fhnb.lint`), one line each
+
+    @traitlets.validate('location', 'path', 'height')
+    def _checked(self, proposal):
+        "What the front end sets (the page's location, the address bar's path, a height) is checked here: refused in one line, never trusted."
+        name, v = proposal['trait'].name, proposal['value']
+        why = _height_problem(v) if name == 'height' else None if name == 'location' and v == '' else _path_problem(v)
+        if why is None: return v
+        _refuse(f'fhnb preview: {name} {_shown(v)} refused: it {why}')
+        return getattr(self, name)
 
     @traitlets.observe('location')
     def _follow(self, change):
@@ -83,6 +132,28 @@ def __init__(self:Preview, **kw):
 
 @patch
 def __repr__(self:Preview): return f'Preview({self.path!r} on {self.url})'
+
+_settable = dict(path=str, location=str, viewport=str, inspector=bool)   # what the front end sets (preview.js); nothing else
+
+def _reported_problem(name:str, v) -> str|None:
+    "Why the front end may not set trait `name` to `v` (`None`: it may)."
+    if name not in _settable: return 'is not something the page sets'
+    if not isinstance(v, _settable[name]): return f'is a {type(v).__name__}, not a {_settable[name].__name__}'
+    if name == 'viewport' and v not in Preview.viewport.values: return f"is not one of {', '.join(Preview.viewport.values)}"
+    if name == 'location' and v == '': return None
+    return _path_problem(v) if name in ('path', 'location') else None
+
+_raw = re.compile(r'[{}|^`\[\]]')   # characters a browser leaves unescaped in `location.search`
+
+@patch
+def set_state(self:Preview, sync_data:dict):
+    "The front end's changes, each checked before traitlets sees it: a refused one is a line in the log, never a traceback in the notebook."
+    ok = {}
+    for k, v in sync_data.items():
+        if k == 'location' and isinstance(v, str): v = _raw.sub(lambda m: f'%{ord(m[0]):02X}', v)   # as the browser sends it
+        if (why := _reported_problem(k, v)) is None: ok[k] = v
+        else: _refuse(f'fhnb preview: the page set {k} to {_shown(v)}, refused: it {why}')
+    if ok: super(Preview, self).set_state(ok)
 
 # %% ../nbs/03_preview.ipynb #ab99ee82
 @patch
@@ -202,6 +273,35 @@ def _page_of(url:str|None) -> str|None:
     if path.startswith(COMPONENT_PATH.split('{')[0]): return None   # a component's page is fhnb's, not the app's
     return path + (f'?{u.query}' if u.query else '')
 
+# %% ../nbs/03_preview.ipynb #9d80fc2c
+_methods = re.compile(r'[A-Z]{1,16}')
+
+def _text(v, n:int=MAX_PATH) -> str:
+    "A string the log or the front end gave, bounded (`''` for what is not one)."
+    return v[:n] if isinstance(v, str) else ''
+
+def _form_value(v):
+    "A form value as `HxClient` sends it: a string, or a list of strings (a field sent more than once)."
+    return [_text(x) for x in v][:100] if isinstance(v, list) else _text(v) if isinstance(v, str) else str(v)[:MAX_PATH]
+
+def _entry(e) -> dict:
+    "Log entry `e` (from the front end) with the shape `test_cell` writes from: strings where strings go, bounded; a `ValueError` when it is not a request."
+    if not isinstance(e, dict): raise ValueError(f'copy as test: the entry is a {type(e).__name__}, not a request of the log')
+    method = _text(e.get('method')).upper()
+    if not _methods.fullmatch(method): raise ValueError(f"copy as test: method {_one_line(method, 40)!r} is not an HTTP method")
+    form = e.get('form')
+    form = {_text(k, 200): _form_value(v) for k, v in list(form.items())[:500]} if isinstance(form, dict) else _text(form) if isinstance(form, str) else None
+    hx = e.get('hx') if isinstance(e.get('hx'), dict) else {}
+    t = e.get('time')
+    return dict(e, time=t if isinstance(t, (int, float)) and not isinstance(t, bool) else None, method=method, path=_text(e.get('path')) or '/', query=_text(e.get('query')), form=form,
+                hx={_text(k, 100).lower(): _text(v) for k, v in list(hx.items())[:50] if isinstance(v, str)}, error=_text(e.get('error'), 2000))
+
+def _status(e) -> int:
+    "The entry's HTTP status, an `int` from 100 to 599, or a `ValueError`."
+    s = e.get('status') if isinstance(e, dict) else None
+    if isinstance(s, int) and not isinstance(s, bool) and 100 <= s <= 599: return s
+    raise ValueError(f'copy as test: status {_one_line(repr(s), 40)} is not an HTTP status')
+
 # %% ../nbs/03_preview.ipynb #016d678b
 def _id_of(v:str|None, four:bool) -> str|None:
     "`'#id'` from an HX-Target, HX-Trigger or HX-Source value: htmx 2 sends the bare id, htmx 4 `tag#id` (just `tag`: no id)."
@@ -274,26 +374,28 @@ def test_cell(entry:dict,                  # a request of a preview's log: metho
               location:str|None=None,       # where a redirect led
               app_name:str='app'            # the notebook's name for the app
              ) -> str:
-    "A notebook cell that sends request `entry` again with `HxClient` and asserts what came back."
+    "A notebook cell that sends request `entry` again with `HxClient` and asserts what came back; whatever `entry` holds stays data (quoted), never code."
+    entry, status = _entry(entry), _status(entry)
     call, note = _call(entry)
     page = None if _page_load(entry) else _page_of((entry.get('hx') or {}).get('hx-current-url'))
+    app_name = app_name if app_name.isidentifier() and not keyword.iskeyword(app_name) else 'app'
     lines = ['from fastcore.test import test_eq', 'from fhnb import HxClient', '', f'hx = HxClient({app_name})']
     if page: lines.append(f'hx.page({page!r})')
     if note: lines.append(note)
-    if entry['status'] >= 500:   # `HxClient` raises what the handler raised: the cell reproduces the error
-        return '\n'.join([*lines, f"# the app answered {entry['status']} ({entry.get('error') or 'an error'}): this raises it until the handler is fixed", f'r = {call}'])
-    lines += [f'r = {call}', f"test_eq(r.status, {entry['status']})", *_checks(entry['status'], response, location)]
+    if status >= 500:   # `HxClient` raises what the handler raised: the cell reproduces the error
+        return '\n'.join([*lines, f"# the app answered {status} ({_one_line(entry.get('error') or 'an error')}): this raises it until the handler is fixed", f'r = {call}'])
+    lines += [f'r = {call}', f"test_eq(r.status, {status})", *_checks(status, response if isinstance(response, str) else None, location if isinstance(location, str) else None)]
     return '\n'.join(lines)
 
 test_cell.__test__ = False   # pytest collects `test_*` functions a test module imports: this one writes tests, it is not one
 
 # %% ../nbs/03_preview.ipynb #11d235ac
 def _app_name(port:int) -> str:
-    "The notebook's name for the app served on `port` (`app` when it has none)."
+    "The notebook's name for the app served on `port` (`app` when it has none, or none that is a plain name)."
     srv, ns = current_server(), user_ns()
     a = srv.apps.get(port) if srv is not None else None
     if a is None or ns.get('app') is a: return 'app'
-    return next((k for k, v in ns.items() if v is a and not k.startswith('_')), 'app')
+    return next((k for k, v in ns.items() if v is a and k.isidentifier() and not keyword.iskeyword(k) and not k.startswith('_')), 'app')
 
 # %% ../nbs/03_preview.ipynb #0d81d6ea
 def _led_to(log:list, e:dict) -> str|None:
@@ -304,10 +406,12 @@ def _led_to(log:list, e:dict) -> str|None:
 
 # %% ../nbs/03_preview.ipynb #ca493af8
 def _answer(p:Preview, msg:dict):
-    "Answer the front end's `{ask: 'test', entry, response}` with `{answer: 'test', time, test}`: the entry as a test cell."
+    "Answer the front end's `{ask: 'test', entry, response}` with `{answer: 'test', time, test}`: the entry as a test cell (or one comment line saying why not)."
     if msg.get('ask') != 'test': return
-    e = msg['entry']
-    cell = test_cell(e, msg.get('response'), _led_to(list(p._log), e), _app_name(p.port))
+    try:
+        e = _entry(msg.get('entry'))
+        cell = test_cell(e, _text(msg.get('response'), MAX_RESPONSE) or None, _led_to(list(p._log), e), _app_name(p.port))
+    except ValueError as x: e, cell = {}, f'# fhnb: {_one_line(x)}'
     p.send(dict(answer='test', time=e.get('time'), test=cell))
 
 # %% ../nbs/03_preview.ipynb #50261232
@@ -334,9 +438,9 @@ def _is_ft(x) -> bool: return isinstance(x, FT) or hasattr(x, '__ft__') or (isin
 
 def _height(h):
     __tracebackhide__ = True   # IPython shows the user's line, not this one
-    if h == 'auto' or (isinstance(h, int) and not isinstance(h, bool) and h > 0): return h
-    if isinstance(h, str) and h.isdigit() and int(h) > 0: return int(h)
-    raise ValueError(f"preview: height={h!r}; pass 'auto' or a height in pixels such as 400")
+    if isinstance(h, str) and h.isdigit() and len(h) <= 6: h = int(h)
+    if _height_problem(h) is None: return h
+    raise ValueError(f"preview: height={_shown(h)}; pass 'auto' or a height in pixels from 1 to {MAX_HEIGHT:,}, such as 400")
 
 # %% ../nbs/03_preview.ipynb #39b19a21
 _tags = nh3.ALLOWED_TAGS | {'button', 'form', 'input', 'label', 'select', 'option', 'textarea', 'fieldset', 'legend', 'main', 'section'}
@@ -351,27 +455,32 @@ def inert(markup:str) -> str:
 # %% ../nbs/03_preview.ipynb #aedfb49c
 def _snapshot_html(body:str) -> str: return f'<div class="fhnb-snapshot"><p><small>{SNAPSHOT_NOTE}</small></p>{body}</div>'
 
-def _fetch(srv:NbServer, path:str, port:int|None=None) -> tuple[str, str]:
+def _fetch(srv:NbServer, path:str, port:int|None=None, timeout:float=5) -> tuple[str, str]:
     "The page at `path` of the app on `port` (default: the current one), as the server answers a browser, and its path after redirects."
+    if (why := _path_problem(path)): raise ValueError(f'path {_shown(path)} {why}')   # never a URL of another host or port
     req = urllib.request.Request(srv.url_for(port or srv.port) + path, headers={'HX-Fhnb-Preview': 'snapshot'})  # not any preview's own request
-    with urllib.request.urlopen(req, timeout=5) as r: return r.read().decode(errors='replace'), urlsplit(r.geturl()).path
+    with urllib.request.urlopen(req, timeout=timeout) as r: return r.read(MAX_SNAPSHOT * 10).decode(errors='replace'), urlsplit(r.geturl()).path
 
 # %% ../nbs/03_preview.ipynb #41b5f713
+def _bounded(snapshot:str) -> str:
+    "`snapshot` cut to `MAX_SNAPSHOT` characters (and made inert again, so that a cut tag closes), saying so."
+    if len(snapshot) <= MAX_SNAPSHOT: return snapshot
+    return inert(snapshot[:MAX_SNAPSHOT]) + f'<p><small>fhnb: snapshot cut at {MAX_SNAPSHOT:,} characters</small></p>'
+
 def _look(srv:NbServer, path:str, port:int|None=None) -> dict:
-    "A path preview's `snapshot` (the page as inert static HTML) and `lint` (the raw page's htmx mistakes, each naming the route)."
+    "A path preview's `snapshot` (the page as inert static HTML, bounded) and `lint` (the raw page's htmx mistakes, each naming the route)."
     try: page, route = _fetch(srv, path, port)
-    except OSError as e: return dict(snapshot=_snapshot_html(f'<p>fhnb preview of <code>{html.escape(path)}</code> (no snapshot: {html.escape(str(e))})</p>'), lint=[])
-    return dict(snapshot=_snapshot_html(inert(page)), lint=[f'route {route}: {l}' for l in lint_page(page, srv.apps.get(port or srv.port), route)])
+    except Exception as e: return dict(snapshot=_snapshot_html(f'<p>fhnb preview of <code>{html.escape(path[:200])}</code> (no snapshot: {html.escape(_one_line(e))})</p>'), lint=[])
+    lint = [_one_line(f'route {route}: {l}', 500) for l in lint_page(page, srv.apps.get(port or srv.port), route)][:50]
+    return dict(snapshot=_snapshot_html(_bounded(inert(page))), lint=lint)
 
 # %% ../nbs/03_preview.ipynb #fa2253a6
-_url_chars = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?#]|%[0-9A-Fa-f]{2}")
-
 def _check_path(target:str):
-    "Raise a one-line `ValueError` unless `target` is a URL path (with an optional query) a browser would send as is."
+    "Raise a one-line `ValueError` unless `target` is a URL path (with an optional query) on the app a browser would send as is."
     __tracebackhide__ = True
-    if not target.startswith('/'): raise ValueError(f"preview: target {target!r} is not a path; pass one starting with '/', such as '/todos', or a component")
-    bad = _url_chars.sub('', target)
-    if bad: raise ValueError(f"preview: target {target!r} has {bad[0]!r}, not allowed in a URL; use letters, digits and -._~!$&'()*+,;=:@/?#, or %-escapes (urllib.parse.quote({target!r}))")
+    why = _path_problem(target)
+    if why and why.startswith('is not a path'): why += ', or a component'
+    if why: raise ValueError(f"preview: target {_shown(target)} {why}")
 
 # %% ../nbs/03_preview.ipynb #9773f72b
 def preview(target:str|FT='/',    # a path such as `'/todos?x=1'`, or a component (FT) to serve from a temporary route
@@ -390,7 +499,8 @@ def preview(target:str|FT='/',    # a path such as `'/todos?x=1'`, or a componen
         srv = _serving(app)
         path, look = COMPONENT_PATH.format(key=components.add(target)), dict(snapshot=_snapshot_html(inert(to_xml(target))))
     else: raise TypeError(f'preview: target is a {type(target).__name__}; pass a path such as "/" or a component (FT)')
-    return _track(Preview(url=srv.url, port=srv.port, path=path, height=height, proxy=s.proxy, **look))
+    return _track(Preview(url=srv.url, port=srv.port, path=path, height=height, proxy=s.proxy,
+                         site=getattr(s, 'preview_site', 'separate'), **look))
 
 # %% ../nbs/03_preview.ipynb #421b6e16
 def _ft_bundle(ft):
@@ -428,19 +538,42 @@ def app_state(ns:dict|None=None) -> tuple:
     return srv.app, routes, tuple(_changes(c) for c in _connections(user_ns() if ns is None else ns)), pg
 
 # %% ../nbs/03_preview.ipynb #bd7f225c
+def _is_component(p:Preview) -> bool: return p.path.startswith(COMPONENT_PATH.split('{')[0])
+
 def _retake_snapshots(previews:list):
     "Fetch the pages of path `previews` again for their `snapshot` (what a notebook saved shows when reopened) and `lint`."
     srv = current_server()
     for p in previews:
-        if srv is not None and srv.running and not p.path.startswith(COMPONENT_PATH.split('{')[0]): 
+        if srv is not None and srv.running and not _is_component(p):
             for k, v in _look(srv, p.location or p.path, p.port).items(): setattr(p, k, v)
 
 def _retake_later(previews:list):
     "`_retake_snapshots` on a thread: the cell, or the front end's message, does not wait for the pages."
     if previews: threading.Thread(target=_retake_snapshots, args=(previews,), name='fhnb-snapshots', daemon=True).start()
 
-def refresh(skip_cell:int|None=None):
-    "Refresh every live preview in place (except those made by cell number `skip_cell`); their snapshots and lint follow on a thread."
-    previews = [p for p in live_previews() if getattr(p, '_cell', None) != skip_cell]
+def refresh(skip_cell:int|None=None,   # previews made by this cell number are left alone (the cell just showed them)
+            only:set|None=None):       # the keys of the previews to refresh (default: every live one)
+    "Refresh live previews in place; their snapshots and lint follow on a thread."
+    previews = [p for p in live_previews() if getattr(p, '_cell', None) != skip_cell and (only is None or p.key in only)]
     for p in previews: p.bump += 1
     _retake_later(previews)
+
+# %% ../nbs/03_preview.ipynb #b8323411
+def _render(srv:NbServer, p:Preview) -> str|None:
+    "Preview `p`'s page as the app renders it now (`None`: it could not be had)."
+    if _is_component(p):
+        ft = components.get(p.path.rsplit('/', 1)[-1])
+        return None if ft is None else component_page(ft, srv.apps.get(p.port, srv.app))
+    try: return _fetch(srv, p.location or p.path, p.port, timeout=2)[0]
+    except Exception: return None
+
+def page_prints() -> dict:
+    "A digest of each open preview's page as the app renders it now, by preview key: what `refresh` compares before and after a cell."
+    srv = current_server()
+    if srv is None or not srv.running: return {}
+    return {p.key: hashlib.blake2b((_render(srv, p) or '').encode(), digest_size=16).digest() for p in live_previews()}
+
+def changed_pages(before:dict) -> set:
+    "The keys of the open previews whose page differs from its digest in `before` (previews not in it are new: left alone)."
+    now = page_prints()
+    return {k for k, d in now.items() if k in before and before[k] != d}

@@ -1,7 +1,7 @@
 """A preview refreshed by a cell morphs its page in place (what the user typed, opened and focused stays), on htmx 2 and 4;
 a page whose <head> changed reloads in full, and the inspector says so. JupyterLab in Chromium, a real kernel and server."""
 import pytest
-from harness import open_notebook, run_all_cells, run_cell, write_notebook
+from harness import cell_output, open_notebook, run_all_cells, run_cell, write_notebook
 
 def cells(htmx4:bool) -> list[str]:
     four = ', htmx4=True' if htmx4 else ''
@@ -99,3 +99,66 @@ def test_changed_head_reloads_in_full_and_the_inspector_says_so(page, todo):
     assert pv.get_attribute('data-refresh') == 'reload'
     pv.locator('button[title="Requests of this preview"]').click()
     assert pv.locator('.fhnb-refreshed').inner_text() == "last refresh: reloaded in full: the page's <head> changed (scripts, styles, links or meta)"
+
+GREETING = "def Greeting(): return P({!r}, id='greet')"
+GREET_PAGE = ("@rt('/')\n"
+              "def get(): return Titled('Greetings', Greeting(), Details(Summary('More'), P('Hidden until opened'), id='more'),\n"
+              "    Form(Input(name='title', id='title'), Button('Add')))")
+
+@pytest.mark.browser
+def test_redefined_component_refreshes_and_a_cell_that_changes_nothing_does_not(lab, page):
+    "Only the component the route calls is redefined: the page shows it by itself, keeping what the user did; `x = 42` refreshes nothing."
+    write_notebook(lab.root/'greet.ipynb', "from fasthtml.common import *\napp, rt = fast_app()", GREETING.format('Hello'), GREET_PAGE,
+                   "from fhnb import *\nserve_nb(app)", "preview('/')")
+    open_notebook(page, lab, 'greet.ipynb')
+    run_all_cells(page)
+    f = frame(page)
+    f.wait_for_selector('#greet:has-text("Hello")')
+    type_and_open(f)
+    execute(page, 'x = 41 + 1')   # changes nothing the page shows
+    execute(page, GREETING.format('Bonjour'))   # the component alone, not the route
+    f.wait_for_selector('#greet:has-text("Bonjour")', timeout=10_000)
+    assert user_state(f) == kept(focused=True)
+    assert page.locator('.fhnb-preview').nth(0).get_attribute('data-refresh') == 'morph'
+    n = run_cell(page, 'from fhnb.preview import live_previews\n[p.bump for p in live_previews()]')
+    assert cell_output(page, n) == '[1]'   # one refresh: the component's, none for `x = 42`
+
+SEARCH_PAGE = ("@rt('/')\n"
+               "def get(): return Titled('Search', Input(name='q', id='q', hx_get='/search', hx_target='#results', hx_trigger='input'),\n"
+               "    Ul(*[Li(n) for n in NAMES], id='results'))\n\n"
+               "@rt('/search')\n"
+               "def get(q: str = ''): return tuple(Li(n) for n in NAMES if q.lower() in n.lower())")
+
+@pytest.mark.browser
+@pytest.mark.parametrize('htmx4', [False, True], ids=['htmx2', 'htmx4'])
+def test_refresh_sends_again_the_gets_that_built_the_page(lab, page, htmx4):
+    "Search-as-you-type, then a cell changes the data: the list is the new code's answer to what was typed, not the unfiltered page."
+    four = ', htmx4=True' if htmx4 else ''
+    write_notebook(lab.root/'search.ipynb', f"from fasthtml.common import *\napp, rt = fast_app({four.lstrip(', ')})", "NAMES = ['Jo', 'Ann', 'Bob']",
+                   SEARCH_PAGE, "from fhnb import *\nserve_nb(app)", "preview('/')")
+    open_notebook(page, lab, 'search.ipynb')
+    run_all_cells(page)
+    f = frame(page)
+    f.wait_for_selector('#results li:has-text("Bob")')
+    f.locator('#q').press_sequentially('jo')
+    f.wait_for_function("() => document.querySelectorAll('#results li').length === 1")
+    execute(page, "NAMES = ['Jo', 'Ann', 'Bob', 'Joe']")   # a constant: the page (and the search) now answer differently
+    f.wait_for_function("() => [...document.querySelectorAll('#results li')].map(l => l.textContent).join() === 'Jo,Joe'", timeout=10_000)
+    assert f.locator('#q').input_value() == 'jo'
+    pv = page.locator('.fhnb-preview').nth(0)
+    pv.locator('button[title="Requests of this preview"]').click()
+    assert 'sent again: GET /search' in pv.locator('.fhnb-refreshed').inner_text()
+
+@pytest.mark.browser
+@pytest.mark.parametrize('todo', ['2', '4'], indirect=True)
+def test_refresh_never_sends_a_post_again_and_says_so(page, todo):
+    "After Add (a POST), a refresh keeps the page's inputs, sends nothing again, and the inspector names what it did not send."
+    todo.fill('#title', 'Posted once')
+    todo.click('button:has-text("Add")')
+    todo.wait_for_selector('#list li:has-text("Posted once")')
+    execute(page, "todos.insert(title='From a cell', done=False)")
+    todo.wait_for_selector('#list li:has-text("From a cell")', timeout=10_000)
+    assert todo.locator('#list li:has-text("Posted once")').count() == 1
+    pv = page.locator('.fhnb-preview').nth(0)
+    pv.locator('button[title="Requests of this preview"]').click()
+    assert 'not sent again: POST /add (a request that is not a GET changed the page' in pv.locator('.fhnb-refreshed').inner_text()

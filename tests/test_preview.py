@@ -152,8 +152,12 @@ def record_requests(page) -> list[str]:
     page.on('websocket', lambda ws: urls.append(ws.url))
     return urls
 
+def block_direct(page, port:int):
+    "The browser cannot reach the kernel's port directly, under either loopback name (the preview uses the one JupyterLab does not)."
+    for host in ('127.0.0.1', 'localhost'): page.context.route(f'http://{host}:{port}/**', lambda r: r.abort())
+
 def off_machine(urls) -> list[str]:
-    return [u for u in urls if urlsplit(u).scheme in ('http', 'https', 'ws', 'wss') and urlsplit(u).hostname != '127.0.0.1']
+    return [u for u in urls if urlsplit(u).scheme in ('http', 'https', 'ws', 'wss') and urlsplit(u).hostname not in ('127.0.0.1', 'localhost')]
 
 STYLE_PROBE = '''() => {
     const props = ['font-family', 'font-size', 'color', 'background-color', 'line-height', 'margin-top', 'padding-top', 'border-top-width'];
@@ -326,13 +330,13 @@ SESSION_APP = ("from fasthtml.common import *\napp, rt = fast_app()\n@rt('/')\nd
 
 @pytest.mark.browser
 def test_sessions_last_in_jupyterlab_at_localhost(lab, page):
-    "JupyterLab at localhost (the address `jupyter lab` opens): the page is on localhost too, so its session cookie is kept."
+    "JupyterLab at localhost (the address `jupyter lab` opens): the page is at 127.0.0.1, another site, and its session cookie is kept (partitioned)."
     write_notebook(lab.root/'visits.ipynb', SESSION_APP, SERVE, PREVIEW)
     open_notebook(page, lab, 'visits.ipynb', host='localhost')
     run_all_cells(page)
     visits = frame(page, 0)
     visits.wait_for_selector('#n:has-text("visits 1")')
-    assert visits.url.startswith('http://localhost:')
+    assert visits.url.startswith('http://127.0.0.1:')
     page.locator('.fhnb-preview button[title="Reload"]').click()
     frame(page, 0).wait_for_selector('#n:has-text("visits 2")', timeout=10_000)   # the same session: its cookie came back
 
@@ -340,7 +344,7 @@ def test_sessions_last_in_jupyterlab_at_localhost(lab, page):
 def test_through_jupyter_server_proxy(lab, page):
     port = free_port()
     urls = record_requests(page)
-    page.context.route(f'http://127.0.0.1:{port}/**', lambda r: r.abort())   # the browser cannot reach the kernel's port
+    block_direct(page, port)   # the browser cannot reach the kernel's port
     todo = show_todos(page, lab, port)
     pv = page.locator('.fhnb-preview').nth(0)
     assert pv.get_attribute('data-route') == 'proxy'
@@ -362,7 +366,7 @@ def test_no_port_no_proxy_takes_the_kernel_route(tmp_path, page):
     lab = JupyterLab(tmp_path, extra_args=('--ServerApp.jpserver_extensions=jupyter_server_proxy=False',))
     try:
         port = free_port()
-        page.context.route(f'http://127.0.0.1:{port}/**', lambda r: r.abort())
+        block_direct(page, port)
         open_notebook(page, lab, todo_project(lab.root, port))
         run_all_cells(page)
         frame(page, 0).wait_for_selector('h1:has-text("Todos")', timeout=30_000)
@@ -517,7 +521,7 @@ def test_preview_says_the_kernel_died_and_comes_back(lab, page):
 def test_preview_says_the_server_stopped(lab, page, route):
     "A request to a stopped server covers the page with one line, on either route; `serve_nb` brings it back, working."
     port = free_port()
-    if route == 'proxy': page.context.route(f'http://127.0.0.1:{port}/**', lambda r: r.abort())   # the browser cannot reach the kernel's port
+    if route == 'proxy': block_direct(page, port)   # the browser cannot reach the kernel's port
     todo = show_todos(page, lab, port)
     assert page.locator('.fhnb-preview').first.get_attribute('data-route') == route
     run_cell(page, "current_server().stop()")

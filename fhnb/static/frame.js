@@ -3,7 +3,8 @@
 // scroll position the widget asks for, and, when the page comes through jupyter-server-proxy
 // ({base}proxy/{port}/...), keeps root-relative URLs (hx-post="/add", href="/x", WebSockets, SSE) under that prefix.
 // It reports what came back to HTMX requests (the widget shows a failed one in its error bar), and requests that got no answer.
-// When the widget asks it to refresh, it fetches the page again and morphs the live document into it (idiomorph).
+// When the widget asks it to refresh, it fetches the page again and morphs the live document into it (idiomorph), then
+// sends again, in order, the HTMX GETs that had built the page since it loaded (never a POST, PUT, PATCH or DELETE).
 (() => {
   if (window.parent === window || window.__fhnbFrame) return;  // a page opened in its own tab: nothing to do
   window.__fhnbFrame = true;
@@ -112,8 +113,61 @@
     try {
       const r = await fetch(location.href, { cache: 'no-store', headers: window.name ? { 'HX-Fhnb-Preview': key() } : {} });
       if (r.redirected || !r.ok) return { how: 'reload', why: r.ok ? 'the page now redirects' : `the page answered ${r.status}` };
-      return { ...(await morphInto(await r.text())), ms: Math.round(performance.now() - t0) };
+      const done = { ...(await morphInto(await r.text())), ms: Math.round(performance.now() - t0) };
+      return done.how === 'morph' ? { ...done, ...(await replay()) } : done;
     } catch (e) { return { how: 'reload', why: `the morph failed (${e && e.message || e})` }; }
+  }
+
+  // ---- replaying the GETs that built the page ----
+  // After a morph the page is the server's page as it is now: what the user's HTMX GETs had swapped in (search-as-you-type,
+  // "load more", tabs, a click-to-edit form opened) is gone, while the inputs they read were kept. Those GETs are sent again,
+  // in order, against the new code, from the same elements, and swapped in as the first time. A POST, PUT, PATCH or DELETE is
+  // never sent again: once one has changed the page, it cannot be rebuilt this way, and the widget is told what was not replayed.
+  const built = [];      // {method, path, values, source, where} of the page's HTMX requests since it loaded (at most 50)
+  let replaying = false;
+  /** A selector that finds `el` again in the morphed page: its id, else its place under the nearest element with one. */
+  function whereIs(el) {
+    const steps = [];
+    for (let e = el; e && e !== document.body && e.parentElement; e = e.parentElement) {
+      if (e.id) { steps.unshift('#' + CSS.escape(e.id)); return steps.join(' > '); }
+      steps.unshift(`${e.tagName.toLowerCase()}:nth-child(${[...e.parentElement.children].indexOf(e) + 1})`);
+    }
+    return ['body', ...steps].join(' > ');
+  }
+  const valuesOf = (fd) => (fd && typeof fd.entries === 'function' ? Object.fromEntries(fd.entries()) : {});
+  /** Note an HTMX request the page made (not one being replayed). */
+  function noteRequest(method, path, values, source) {
+    if (replaying || !method || !path) return;
+    built.push({ method: method.toUpperCase(), path, values, source, where: source && source.nodeType === 1 ? whereIs(source) : null });
+    if (built.length > 50) built.shift();
+  }
+  /** Send the page's GETs again, in order: what was replayed, and what was not (and why). */
+  async function replay() {
+    const others = [...new Set(built.filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.path}`))];
+    if (others.length) return { replayed: [], skipped: others, why: 'a request that is not a GET changed the page: it is never sent again' };
+    const replayed = [], skipped = [];
+    if (!built.length || !window.htmx || !htmx.ajax) return { replayed, skipped };
+    replaying = true;
+    try {
+      for (const r of built) {
+        const source = (r.where && document.querySelector(r.where)) || (r.source && r.source.isConnected ? r.source : null);
+        if (!source) { skipped.push(`GET ${r.path}`); continue; }
+        try { await htmx.ajax('GET', r.path, { source, values: r.values }); replayed.push(`GET ${r.path}`); }
+        catch (e) { skipped.push(`GET ${r.path}`); }
+      }
+    } finally { replaying = false; }
+    return { replayed, skipped, why: skipped.length ? 'the element that sent it is not on the new page' : '' };
+  }
+  /** Note each HTMX request (2 and 4) the page sends, with its values and the element that sent it. */
+  function noteRequests() {
+    document.addEventListener('htmx:beforeRequest', (e) => {   // htmx 2
+      const c = e.detail.requestConfig || {};
+      noteRequest(c.verb, c.path, valuesOf(c.formData), e.detail.elt);
+    });
+    on4('before', 'request', (e) => {
+      const c = e.detail.ctx, r = c && c.request;
+      if (r) noteRequest(r.method, r.action, valuesOf(r.body), c.sourceElement);
+    });
   }
 
   let lastH = 0;
@@ -197,5 +251,6 @@
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start); else start();
   window.addEventListener('load', () => { sendHeight(); if (addressed) setTimeout(() => idiomorph().catch(() => {}), 0); });   // ready for the first refresh
   reportResponses();
+  noteRequests();
   followSwaps();
 })();

@@ -75,25 +75,47 @@ const routes = (globalThis.__fhnbRoutes ??= new Map());
 /** Whether to try the direct URL at all: a remote JupyterLab's browser has its own 127.0.0.1. */
 const mayTryDirect = (mode) => mode === 'direct' || (mode === 'auto' && LOOPBACK.has(location.hostname));
 
+// JupyterLab's loopback name -> the other one: a page there is another site (cookies are kept per host name, not per port)
+const OTHER_SITE = { localhost: '127.0.0.1', '127.0.0.1': 'localhost', '[::1]': '127.0.0.1' };
+
 /**
- * The direct route to the server at `url`: under the host name of JupyterLab's own page when both are loopback names, so
- * that the page is same-site with JupyterLab. A page at 127.0.0.1 in JupyterLab at localhost is cross-site: the browser
- * would neither keep nor send the app's session cookie (SameSite=Lax), and each request would start a new session.
+ * The direct route to the server at `url`. With `site` 'separate' (the default) the page is served from a loopback name
+ * other than JupyterLab's own (`localhost` against `127.0.0.1`, or the reverse): on the same host name its scripts could
+ * read JupyterLab's `_xsrf` cookie and send requests that carry the Jupyter login (through jupyter-server-proxy, to any
+ * local port). The app's session cookie still lasts: in a kernel, a browser's session cookie is `SameSite=None; Secure;
+ * Partitioned` (fhnb.kernel), kept for this app inside JupyterLab's site only. With 'shared', JupyterLab's own host name
+ * (the app's cookies as they are, and JupyterLab's readable by its scripts).
  */
-function directRoute(url) {
-  const u = new URL(url);
-  if ((location.hostname === 'localhost' || location.hostname === '127.0.0.1') && LOOPBACK.has(u.hostname)) u.hostname = location.hostname;
+function directRoute(url, site) {
+  const u = new URL(url), here = location.hostname;
+  if (LOOPBACK.has(u.hostname) && site === 'shared' && (here === 'localhost' || here === '127.0.0.1')) u.hostname = here;
+  else if (LOOPBACK.has(u.hostname) && site !== 'shared' && OTHER_SITE[here]) u.hostname = OTHER_SITE[here];
   return { mode: 'direct', root: u.origin };
 }
 
 /** Whether the server answers at `route` now. @param {{mode: string, root: string}} route */
 const healthy = (route) => answers(`${route.root}/_fhnb/health`, route.mode === 'direct' ? { mode: 'no-cors' } : { credentials: 'same-origin' });
 
+// Where the page runs with JupyterLab's credentials, the preview says so (the README states the trade-off)
+const SHARED_SITE = {
+  proxy: 'fhnb: this page comes through JupyterLab\'s own server (jupyter-server-proxy): its scripts can act with your Jupyter login. Preview only apps you trust here, or use the direct route.',
+  shared: 'fhnb: this page is served from JupyterLab\'s own host name (preview_site = shared): its scripts can read JupyterLab\'s cookies. Preview only apps you trust, or set preview_site = separate.',
+};
+
+/** Say in the preview when its page shares JupyterLab's site (the proxy route; the direct route on JupyterLab's own host name). */
+function sayWhoseSite(v, r) {
+  const shared = r.mode === 'direct' && new URL(r.root).hostname === location.hostname && LOOPBACK.has(location.hostname);
+  const line = r.mode === 'proxy' ? SHARED_SITE.proxy : shared ? SHARED_SITE.shared : '';
+  v.el.dataset.site = line ? 'jupyterlab' : 'own';
+  if (line) { v.site ??= v.note.parentNode.insertBefore(h('div', { className: 'fhnb-note fhnb-site' }), v.note); v.site.textContent = line; }
+  else if (v.site) v.site.textContent = '';
+}
+
 /** How this browser reaches the kernel's server: {mode: 'direct'|'proxy'|'kernel', root} (kernel: over the widget's comm). */
-function findRoute(url, port, mode) {
-  const key = `${url}|${port}|${mode}`;
+function findRoute(url, port, mode, site) {
+  const key = `${url}|${port}|${mode}|${site}`;
   if (routes.has(key)) return routes.get(key);
-  const direct = directRoute(url), proxy = { mode: 'proxy', root: `${jupyterBase()}proxy/${port}` };
+  const direct = directRoute(url, site), proxy = { mode: 'proxy', root: `${jupyterBase()}proxy/${port}` };
   const found = (async () => {
     if (mode === 'direct') return direct;
     if (mode === 'jupyter-server-proxy') return proxy;
@@ -267,8 +289,11 @@ function onRefreshed(v, d) {
   if (d.how === 'morph') clearError(v); else reloadPage(v);
   v.el.dataset.refresh = d.how;
   v.refreshed ??= v.pane.insertBefore(h('div', { className: 'fhnb-refreshed' }), v.list);   // the inspector's first line
-  v.refreshed.textContent = d.how === 'morph' ? `last refresh: morphed in place in ${d.ms} ms (typed input, focus, scroll and open details kept)`
+  const again = (d.replayed || []).length ? `; sent again: ${d.replayed.join(', ')}` : '';
+  const not = (d.skipped || []).length ? `; not sent again: ${d.skipped.join(', ')} (${d.why})` : '';
+  v.refreshed.textContent = d.how === 'morph' ? `last refresh: morphed in place in ${d.ms} ms (typed input, focus, scroll and open details kept)${again}${not}`
     : `last refresh: reloaded in full: ${d.why}`;
+  v.el.dataset.replayed = String((d.replayed || []).length);
 }
 
 function setHeight(v) {
@@ -398,16 +423,17 @@ async function waitForServer(v) {
 /** Find how to reach the server, then load the page (or say in one line why it cannot be reached). */
 function connect(v) {
   const { model } = v;
-  const [url, port, mode] = ['url', 'port', 'proxy'].map((k) => model.get(k));
+  const [url, port, mode, site] = ['url', 'port', 'proxy', 'site'].map((k) => model.get(k));
   // On a local JupyterLab the direct URL nearly always works: start loading it while the first probe runs.
-  if (mayTryDirect(mode) && !routes.has(`${url}|${port}|${mode}`)) { v.route = directRoute(url); load(v, v.current); }
-  findRoute(url, port, mode).then((r) => {
+  if (mayTryDirect(mode) && !routes.has(`${url}|${port}|${mode}|${site}`)) { v.route = directRoute(url, site); load(v, v.current); }
+  findRoute(url, port, mode, site).then((r) => {
     if (!v.alive) return;
     const same = v.route && v.route.root === r.root;
     v.route = r;
     v.el.dataset.route = r.mode;
     v.routeName.textContent = r.mode;
     v.open.hidden = r.mode === 'kernel';   // a new tab cannot use the widget's comm
+    sayWhoseSite(v, r);
     if (!same || r.mode === 'kernel') load(v, v.current);
   });
 }
