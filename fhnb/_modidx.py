@@ -462,6 +462,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'fhnb.settings._offline': ('settings.html#_offline', 'fhnb/settings.py'),
                                'fhnb.settings._port': ('settings.html#_port', 'fhnb/settings.py'),
                                'fhnb.settings._preview_height': ('settings.html#_preview_height', 'fhnb/settings.py'),
+                               'fhnb.settings._preview_site': ('settings.html#_preview_site', 'fhnb/settings.py'),
                                'fhnb.settings._probe_timeout': ('settings.html#_probe_timeout', 'fhnb/settings.py'),
                                'fhnb.settings._proxy': ('settings.html#_proxy', 'fhnb/settings.py'),
                                'fhnb.settings._root': ('settings.html#_root', 'fhnb/settings.py'),

@@ -500,7 +500,7 @@ def preview(target:str|FT='/',    # a path such as `'/todos?x=1'`, or a componen
         path, look = COMPONENT_PATH.format(key=components.add(target)), dict(snapshot=_snapshot_html(inert(to_xml(target))))
     else: raise TypeError(f'preview: target is a {type(target).__name__}; pass a path such as "/" or a component (FT)')
     return _track(Preview(url=srv.url, port=srv.port, path=path, height=height, proxy=s.proxy,
-                         site=getattr(s, 'preview_site', 'separate'), **look))
+                         site=s.preview_site, **look))
 
 # %% ../nbs/03_preview.ipynb #421b6e16
 def _ft_bundle(ft):

@@ -38,7 +38,7 @@ def _offline(v:str) -> bool:
 # %% ../nbs/00_settings.ipynb #9e079524
 def _preview_height(v:str) -> str|int:
     if v == 'auto': return v
-    if not v.isdigit() or int(v) == 0: raise ValueError('auto, or a height in pixels such as 400')
+    if not v.isdigit() or not 1 <= int(v) <= 10_000: raise ValueError('auto, or a height in pixels from 1 to 10000, such as 400')
     return int(v)
 
 def _allowed_hosts(v:str) -> tuple[str, ...]:
@@ -72,6 +72,10 @@ def _root(v:str) -> str:
     if '\0' in v: raise ValueError("empty (the folder of the notebook that defines the app), or a folder, such as /srv/shared/myapp")
     return v
 
+def _preview_site(v:str) -> str:
+    if v not in ('separate', 'shared'): raise ValueError("separate (the app's page on the loopback name JupyterLab does not use) or shared")
+    return v
+
 def _proxy(v:str) -> str:
     if v not in _proxy_modes: raise ValueError(' | '.join(_proxy_modes))
     return v
@@ -86,6 +90,7 @@ class Settings:
     offline:bool = True           # pages use htmx, its extensions and Pico from `fhnb/static`
     preview_height:str|int = 'auto' # `auto`, or pixels
     proxy:str = 'auto'            # auto | direct | jupyter-server-proxy | kernel
+    preview_site:str = 'separate' # separate: direct previews on the loopback name JupyterLab does not use (its cookies out of reach) | shared
     allowed_hosts:tuple = ()      # host names `fhnb serve` and the kernel's server accept when bound beyond loopback
     probe_timeout:float = 120     # seconds `fhnb export` waits for the exported app to import
     database:str = ''             # '': the app's own SQLite file; or a `postgresql://` URL (through fastsql)
@@ -93,6 +98,7 @@ class Settings:
     path:Path|None = None         # the `settings.ini` these came from, if any
 
 _parsers = dict(host=_host, port=_port, app=_app, offline=_offline, preview_height=_preview_height, proxy=_proxy,
+                preview_site=_preview_site,
                 allowed_hosts=_allowed_hosts, probe_timeout=_probe_timeout, database=_database, root=_root)
 
 # %% ../nbs/00_settings.ipynb #1edbca60

@@ -266,8 +266,6 @@ def test_a_kernel_route_preview_loads_in_20_fresh_runs(lab, page):
     assert not failed, failed
 
 @pytest.mark.browser
-@pytest.mark.xfail(strict=True, reason="preview.js ask() reads a page's headers as [string, string] pairs without checking "
-                                       "(req.headers.filter(([k]) => k.toLowerCase() ...) throws): never answered; remove this mark with that fix")
 def test_a_page_posting_headers_that_are_not_pairs_gets_an_answer(lab, page):
     "Headers that are not a list of [string, string] pairs, posted by a script on the page: each request is answered 400."
     todo, _ = start(lab, page)

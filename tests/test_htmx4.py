@@ -13,7 +13,7 @@ ROUTES = ['direct', 'proxy']
 
 def force_route(page, lab, route:str):
     "For `proxy`, the browser reaches no loopback port but JupyterLab's, so every preview goes through jupyter-server-proxy."
-    if route == 'proxy': page.context.route(re.compile(rf'^http://127\.0\.0\.1:(?!{lab.port}/)\d+/'), lambda r: r.abort())
+    if route == 'proxy': page.context.route(re.compile(rf'^http://(127\.0\.0\.1|localhost):(?!{lab.port}/)\d+/'), lambda r: r.abort())
 
 def assert_route(page, lab, n:int, route:str):
     "Preview `n` took `route`, and its page came that way."

@@ -593,7 +593,8 @@ function keepCookies(v, headers) {
 /** Send request `req` ({method, url: path, headers, body}) to the kernel; resolves to its answer {status, headers, body}. */
 function ask(v, req) {
   const id = `${v.viewId}:${++v.asked}`, cookies = [...jar(v)].map(([k, x]) => `${k}=${x}`).join('; ');
-  const headers = req.headers.filter(([k]) => k.toLowerCase() !== 'cookie').concat(cookies ? [['cookie', cookies]] : []);
+  const sent = Array.isArray(req.headers) ? req.headers : [req.headers];   // a page's script may post anything: the kernel judges it
+  const headers = sent.filter((x) => !(Array.isArray(x) && String(x[0]).toLowerCase() === 'cookie')).concat(cookies ? [['cookie', cookies]] : []);
   const t0 = performance.now(), busy = setTimeout(() => showWait(v, true), WAIT_NOTE_MS);
   return new Promise((ok) => {
     v.asking.set(id, (a) => {
