@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_preview.ipynb #f2f254e2
 from __future__ import annotations
-import functools, hashlib, html, keyword, logging, re, sqlite3, sys, threading, time, urllib.request, uuid, weakref
+import functools, hashlib, html, json, keyword, logging, re, sqlite3, sys, threading, time, urllib.request, uuid, weakref
 from urllib.parse import parse_qsl, urlsplit
 from collections import OrderedDict, deque
 from importlib.resources import files
@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route, request_response
 from .settings import load_settings
 from .assets import STATIC_PATH
-from .server import NbServer, serve_nb, current_server
+from .server import NbServer, SESSION_CAP, serve_nb, current_server
 from .kernel import current_cell, user_ns
 from .lint import lint as lint_page
 from .bridge import serve_message
@@ -245,7 +245,7 @@ def _belongs(p:Preview, e:dict) -> bool:
     return full in (p.location or p.path, p.path)
 
 # %% ../nbs/03_preview.ipynb #1dc02992
-_fields = 'time method path query status ms hx form error response traceback note'.split()
+_fields = 'time method path query status ms hx form error response traceback note session'.split()
 
 def _failure(e:dict) -> dict:
     "What the error bar shows for page load `e` of the log: `{}` when it did not fail."
@@ -292,8 +292,10 @@ def _entry(e) -> dict:
     form = e.get('form')
     form = {_text(k, 200): _form_value(v) for k, v in list(form.items())[:500]} if isinstance(form, dict) else _text(form) if isinstance(form, str) else None
     hx = e.get('hx') if isinstance(e.get('hx'), dict) else {}
-    t = e.get('time')
-    return dict(e, time=t if isinstance(t, (int, float)) and not isinstance(t, bool) else None, method=method, path=_text(e.get('path')) or '/', query=_text(e.get('query')), form=form,
+    t, session = e.get('time'), e.get('session')
+    try: session = session if isinstance(session, dict) and len(json.dumps(session)) <= SESSION_CAP else None
+    except (TypeError, ValueError): session = None
+    return dict(e, session=session, time=t if isinstance(t, (int, float)) and not isinstance(t, bool) else None, method=method, path=_text(e.get('path')) or '/', query=_text(e.get('query')), form=form,
                 hx={_text(k, 100).lower(): _text(v) for k, v in list(hx.items())[:50] if isinstance(v, str)}, error=_text(e.get('error'), 2000))
 
 def _status(e) -> int:
@@ -379,7 +381,8 @@ def test_cell(entry:dict,                  # a request of a preview's log: metho
     call, note = _call(entry)
     page = None if _page_load(entry) else _page_of((entry.get('hx') or {}).get('hx-current-url'))
     app_name = app_name if app_name.isidentifier() and not keyword.iskeyword(app_name) else 'app'
-    lines = ['from fastcore.test import test_eq', 'from fhnb import HxClient', '', f'hx = HxClient({app_name})']
+    session = f", session={entry['session']!r}" if entry.get('session') else ''   # the session the request carried, as data
+    lines = ['from fastcore.test import test_eq', 'from fhnb import HxClient', '', f'hx = HxClient({app_name}{session})']
     if page: lines.append(f'hx.page({page!r})')
     if note: lines.append(note)
     if status >= 500:   # `HxClient` raises what the handler raised: the cell reproduces the error

@@ -24,8 +24,8 @@ from .guard import Site, BoundedHttp, verdict, refuse, without_cors
 from .kernel import current_cell, in_kernel, ipy_shell, user_ns   # the cell that runs (kept by the kernel layer's hooks)
 
 # %% auto #0
-__all__ = ['FORM_CAP', 'LOG_CAPS', 'LOG_ITEMS', 'BUSY_RETRIES', 'RequestLog', 'raised_at', 'error_page', 'share_sqlite',
-           'open_socket', 'NbServer', 'current_server', 'serve_nb']
+__all__ = ['FORM_CAP', 'LOG_CAPS', 'LOG_ITEMS', 'BUSY_RETRIES', 'SESSION_CAP', 'RequestLog', 'raised_at', 'error_page',
+           'share_sqlite', 'open_socket', 'NbServer', 'session_config', 'request_session', 'current_server', 'serve_nb']
 
 # %% ../nbs/02_server.ipynb #699f891b
 FORM_CAP = 2048   # bytes of a request body kept in the log
@@ -294,6 +294,7 @@ class _Request:
     def __init__(self, scope, send, port:int):
         hdrs = {k.decode('latin-1'): v.decode('latin-1') for k, v in scope['headers']}
         self.scope, self.send, self.ctype, self.body, self.held, self.started, self.cut = scope, send, hdrs.get('content-type', ''), bytearray(), [], False, False
+        self.cookie = hdrs.get('cookie', '')   # the session it carried is read when it is logged
         self.entry = dict(time=time.time(), method=scope.get('method', 'WEBSOCKET'), path=_clip(scope['path'], 'path'),
                           query=_clip(scope.get('query_string', b'').decode('latin-1'), 'query'), form=None, status=None, ms=None,
                           hx=_hx_headers(hdrs), error=None, referer=_clip(hdrs.get('referer'), 'referer'), port=port)
@@ -397,6 +398,7 @@ def _logged(self:NbServer, req:_Request):
     "Log `req`'s entry with its form, and pass it to the listeners (one that raises is reported once)."
     self._in_flight.discard(req)
     req.entry['form'] = _form(bytes(req.body), req.ctype)
+    req.entry['session'] = request_session(self.apps.get(req.entry['port']), req.cookie)
     self.log.append(req.entry)
     for f in list(self.listeners):
         try: f(req.entry)
@@ -405,6 +407,27 @@ def _logged(self:NbServer, req:_Request):
             self._failed_listeners.append(f)   # a listener runs on every request: say so once
             print(f'fhnb: the server log listener {f!r} raised (shown once; requests are still answered):', file=sys.stderr)
             traceback.print_exc()
+
+# %% ../nbs/02_server.ipynb #fcd67dac
+SESSION_CAP = 2048   # characters of JSON a log entry keeps of a request's session; a larger one is left out
+
+def session_config(app) -> tuple[str, str, int|None]|None:
+    "The key, cookie name and lifetime of `app`'s sessions (Starlette's `SessionMiddleware`), or `None` when it keeps none."
+    m = next((m for m in getattr(app, 'user_middleware', ()) if getattr(m.cls, '__name__', '') == 'SessionMiddleware'), None)
+    return None if m is None else (str(m.kwargs['secret_key']), m.kwargs.get('session_cookie', 'session'), m.kwargs.get('max_age'))
+
+def request_session(app, cookie:str) -> dict|None:
+    "The session `app` reads from a request's `cookie` header (its signed cookie decoded), or `None`."
+    cfg = session_config(app) if cookie else None
+    if cfg is None: return None
+    from http.cookies import SimpleCookie
+    import itsdangerous
+    from base64 import b64decode
+    try:
+        signed = SimpleCookie(cookie).get(cfg[1])
+        data = json.loads(b64decode(itsdangerous.TimestampSigner(cfg[0]).unsign(signed.value.encode(), max_age=cfg[2]))) if signed else None
+    except Exception: return None   # a cookie the app would refuse: no session
+    return data if isinstance(data, dict) and len(json.dumps(data)) <= SESSION_CAP else None
 
 # %% ../nbs/02_server.ipynb #0d2b4795
 @patch

@@ -85,10 +85,10 @@ def session_cookie(app, data:dict) -> tuple[str, str]:
     "The name and value of the cookie `app` reads as session `data` (signed with the app's key, as after a login)."
     import itsdangerous
     from base64 import b64encode
-    m = next((m for m in getattr(app, 'user_middleware', ()) if m.cls.__name__ == 'SessionMiddleware'), None)
-    if m is None: raise ValueError('session: the app keeps no sessions (no SessionMiddleware); start without a session')
-    signer = itsdangerous.TimestampSigner(str(m.kwargs['secret_key']))
-    return m.kwargs.get('session_cookie', 'session'), signer.sign(b64encode(json.dumps(data).encode())).decode()
+    from fhnb.server import session_config
+    cfg = session_config(app)
+    if cfg is None: raise ValueError('session: the app keeps no sessions (no SessionMiddleware); start without a session')
+    return cfg[1], itsdangerous.TimestampSigner(cfg[0]).sign(b64encode(json.dumps(data).encode())).decode()
 
 class HxClient:
     "Call `app`'s routes in process as HTMX does; each call returns an `HxResponse`."

@@ -117,7 +117,7 @@ def test_nbdev_test_leaves_the_projects_data_alone(tmp_path):
                                                 capture_output=True, text=True, timeout=300)
     t = nbdev_test(FHNB_TEST_DATA='real')   # opted in: the test's row lands in the project's database
     assert t.returncode == 0, t.stdout + t.stderr
-    db = d/'data'/'items.db'
+    db = d/'nbs'/'data'/'items.db'   # beside the notebook that defines the app
     assert rows(db) == 1
     for _ in range(2):
         t = nbdev_test()
