@@ -1,6 +1,7 @@
 """Real parts for the tests: free loopback ports, a real ipykernel, a real JupyterLab driven by Chromium."""
 from __future__ import annotations
-import json, os, re, signal, socket, subprocess, sys, tempfile, time, urllib.request, uuid
+import json, os, re, signal, socket, subprocess, sys, tempfile, textwrap, threading, time, urllib.request, uuid
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,10 +40,17 @@ class CellResult:
     @property
     def text(self) -> str: return '\n'.join(o.get('text/plain', '') for o in self.outputs)
 
+def run_py(code:str, cwd=None, timeout:float=120) -> subprocess.CompletedProcess:
+    "Run `code` (dedented) in a fresh interpreter in `cwd`; its exit code and output."
+    return subprocess.run([sys.executable, '-c', textwrap.dedent(code)], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
 class Kernel:
-    "A real ipykernel started with jupyter_client; `run` executes a cell and collects its output."
-    def __init__(self, cwd:str|Path|None=None):
-        self.km, self.kc = start_new_kernel(kernel_name='python3', cwd=str(cwd) if cwd else None)
+    "A real ipykernel started with jupyter_client; `run` executes a cell and collects its output. `with Kernel(...) as k:` shuts it down after."
+    def __init__(self, cwd:str|Path|None=None, env:dict|None=None):
+        self.km, self.kc = start_new_kernel(kernel_name='python3', cwd=str(cwd) if cwd else None, **({'env': env} if env else {}))
+
+    def __enter__(self): return self
+    def __exit__(self, *exc): self.shutdown()
 
     def run(self, code:str, timeout:float=120) -> CellResult:
         res = CellResult()
@@ -63,12 +71,57 @@ class Kernel:
         assert r.error is None, f'{r.error}\n{r.traceback}'
         return r
 
+    def chdir(self, cwd:str|Path):
+        "Move the kernel to `cwd`, for its cells and for a restart (as if started there), leaving no trace in its history."
+        self.kc.execute(f'import os as _os; _os.chdir({str(cwd)!r}); del _os', silent=True, store_history=False)
+        reply = self.kc.get_shell_msg(timeout=60)['content']
+        assert reply['status'] == 'ok', reply
+        self.km._launch_args['cwd'] = str(cwd)   # jupyter_client restarts a kernel with the arguments it was started with
+
     def shutdown(self):
-        self.kc.stop_channels(); self.km.shutdown_kernel(now=True)
+        self.kc.stop_channels()
+        if self.km.is_alive(): self.km.shutdown_kernel(now=True)
+
+class KernelPool:
+    """Kernels started ahead, on a thread, while the tests run: `take(cwd)` hands over a started kernel moved to `cwd` and
+    starts the next. Started with the environment the pool was made in (not a test's monkeypatched one)."""
+    def __init__(self):
+        self.env, self.spare = dict(os.environ), None
+
+    def _start(self):
+        f = self.spare = Future()
+        def start():
+            try: f.set_result(Kernel(cwd=tempfile.mkdtemp(prefix='fhnb-kernel-'), env=self.env))
+            except BaseException as e: f.set_exception(e)
+        threading.Thread(target=start, daemon=True, name='fhnb-kernel-pool').start()
+
+    def take(self, cwd:str|Path) -> Kernel:
+        if self.spare is None: self._start()
+        k = self.spare.result(timeout=120)
+        self._start()
+        k.chdir(cwd)
+        return k
+
+    def close(self):
+        if self.spare is not None: self.spare.result(timeout=120).shutdown()
 
 def chromium_missing_reason() -> str|None:
     if Path(CHROMIUM).exists(): return None
     return f'Debian Chromium not found at {CHROMIUM}: apt-get install chromium (CI installs it; FHNB_REQUIRE_BROWSER=1 makes this a failure)'
+
+def todo_routes(title:str='Todos') -> str:
+    "DESIGN.md's Todo app's page and its Add route, as a notebook cell."
+    return ("@rt('/')\n"
+            f"def get(): return Titled({title!r}, Ul(*[Li(t.title) for t in todos()], id='list'),\n"
+            "    Form(Input(name='title'), Button('Add'), hx_post='/add', hx_target='#list', hx_swap='beforeend', id='new'))\n\n"
+            "@rt('/add')\n"
+            "def post(title: str): return Li(todos.insert(title=title, done=False).title)")
+
+def todo_cells(htmx4:bool=False) -> list[str]:
+    "DESIGN.md's Todo app as notebook cells, on htmx 4 if `htmx4`: its app, its page and route, the server, the preview `p`."
+    return [("from fasthtml.common import *\n"
+             f"app, rt, todos, Todo = fast_app('data/todos.db', todos=dict(id=int, title=str, done=bool, pk='id'), htmx4={htmx4})"),
+            todo_routes(), "from fhnb import *\nserve_nb(app)", "p = preview('/')\np"]
 
 def write_notebook(path:Path, *sources:str):
     "Write a notebook whose code cells are `sources`."
@@ -105,6 +158,37 @@ class JupyterLab:
         try: self.proc.wait(10)
         except subprocess.TimeoutExpired: self.proc.kill(); self.proc.wait()
         self.log.close()
+
+    def api(self, path:str, method:str='GET'):
+        "Call the Jupyter server's REST API at `/api/{path}`; its JSON answer (None when empty)."
+        req = urllib.request.Request(f'{self.base}/api/{path}', method=method, headers={'Authorization': f'token {self.token}'})
+        with urllib.request.urlopen(req, timeout=30) as r: body = r.read()
+        return json.loads(body) if body else None
+
+    def folder(self, name:str) -> 'LabFolder':
+        "A new folder `name` in this server, for one test: see `LabFolder`."
+        return LabFolder(self, name)
+
+class LabFolder:
+    """One test's own folder in a JupyterLab (or Notebook 7) shared by the tests of a worker: `root` is the folder,
+    `url(name)` opens a notebook in it, in a workspace of its own (nothing restored from an earlier test's page), and
+    `close()` shuts down the kernels of the notebooks in it. Everything else is the server's (`base`, `port`, `token`)."""
+    def __init__(self, server:JupyterLab, name:str):
+        self.server, self.sub = server, name
+        self.root = server.root/name
+        self.root.mkdir()
+
+    def __getattr__(self, name): return getattr(self.server, name)
+
+    def url(self, path:str) -> str:
+        s = self.server
+        if isinstance(s, Notebook7): return s.url(f'{self.sub}/{path}')
+        return f'{s.base}/lab/workspaces/{self.sub}/tree/{self.sub}/{path}?token={s.token}'
+
+    def close(self):
+        "Shut down the kernels of this folder's notebooks (the server goes on for the next test)."
+        for sess in self.server.api('sessions'):
+            if sess['path'].startswith(self.sub + '/'): self.server.api(f"sessions/{sess['id']}", 'DELETE')
 
 class Notebook7(JupyterLab):
     "A real Notebook 7 (`jupyter notebook`): JupyterLab's notebook and widget code in its own one-document shell."

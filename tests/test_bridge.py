@@ -183,6 +183,7 @@ def test_busy_kernel_answers_on_a_subshell(jupyter, page):
     assert took < 1.5 and left > 1, (took, left)
 
 @pytest.mark.browser
+@pytest.mark.own_lab   # it changes JupyterLab's settings
 def test_busy_kernel_without_subshells_says_so(lab, page):
     "Widget messages on the main shell wait for the running cell: the preview says so after 300 ms, and the swap lands after the cell."
     # JupyterLab only: Notebook 7.6 leaves out the plugin that applies `commsOverSubshells`, so there comms always use a subshell
