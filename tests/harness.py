@@ -46,8 +46,9 @@ def run_py(code:str, cwd=None, timeout:float=120) -> subprocess.CompletedProcess
 
 class Kernel:
     "A real ipykernel started with jupyter_client; `run` executes a cell and collects its output. `with Kernel(...) as k:` shuts it down after."
-    def __init__(self, cwd:str|Path|None=None, env:dict|None=None):
-        self.km, self.kc = start_new_kernel(kernel_name='python3', cwd=str(cwd) if cwd else None, **({'env': env} if env else {}))
+    def __init__(self, cwd:str|Path|None=None, **launch):
+        "`launch`: more arguments for starting the kernel's process (`env`, `stdout`, `stderr`)."
+        self.km, self.kc = start_new_kernel(kernel_name='python3', cwd=str(cwd) if cwd else None, **launch)
 
     def __enter__(self): return self
     def __exit__(self, *exc): self.shutdown()
@@ -91,7 +92,10 @@ class KernelPool:
     def _start(self):
         f = self.spare = Future()
         def start():
-            try: f.set_result(Kernel(cwd=tempfile.mkdtemp(prefix='fhnb-kernel-'), env=self.env))
+            try:
+                d = Path(tempfile.mkdtemp(prefix='fhnb-kernel-'))
+                log = open(d/'kernel.log', 'w')   # started between tests: its output would land in pytest's own (kept open for restarts)
+                f.set_result(Kernel(cwd=d, env=self.env, stdout=log, stderr=subprocess.STDOUT))
             except BaseException as e: f.set_exception(e)
         threading.Thread(target=start, daemon=True, name='fhnb-kernel-pool').start()
 
@@ -216,8 +220,8 @@ def notebook_errors(page) -> list[str]:
     return page.eval_on_selector_all('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]',
                                      'els => els.map(e => e.innerText.slice(-1500))')
 
-def frame(page, n:int, timeout:float=30_000):
-    "The `n`th preview's page (a Playwright Frame), scrolled into view; if there is none, fail with the notebook's errors."
+def frame(page, n:int=0, timeout:float=30_000):
+    "The `n`th preview's page (a Playwright Frame; -1: the last), scrolled into view; if there is none, fail with the notebook's errors."
     pv = page.locator('.fhnb-preview').nth(n)
     try: pv.wait_for(state='attached', timeout=timeout)
     except Exception: raise AssertionError(f'no preview #{n}; the notebook shows these errors: {notebook_errors(page)}') from None
