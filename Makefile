@@ -9,7 +9,7 @@ PORT ?= 8888
 # waiting on them, so more workers than cores); `make test WORKERS=0` runs the tests in one process
 WORKERS ?= 3
 
-.PHONY: lab test bench export readme check-export outputs vendor clean
+.PHONY: lab test test-venv bench export readme check-export outputs vendor clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -36,11 +36,16 @@ check-export: $(STAMP)
 	$(BIN)/python .ci/readme.py --check
 
 # The notebooks' outputs are checked even when a test failed (make fails if either did); pytest ends with the ten slowest tests.
+# The tests that install into a fresh virtual environment from the package index (marked `venv`: minutes each) are
+# `make test-venv`'s; CI runs both.
 test: check-export
 	@status=0; \
-	$(BIN)/python -m pytest -q -n $(WORKERS) --dist worksteal || status=1; \
+	$(BIN)/python -m pytest -q -n $(WORKERS) --dist worksteal -m 'not venv' || status=1; \
 	$(BIN)/python scripts/outputs.py check || status=1; \
 	exit $$status
+
+test-venv: $(STAMP)
+	$(BIN)/python -m pytest -q -m venv
 
 # Every script in bench/ once with small settings (bench/run.py); fails when one fails, not when a figure is slow.
 bench: $(STAMP)

@@ -1,6 +1,6 @@
 """Real parts for the tests: free loopback ports, a real ipykernel, a real JupyterLab driven by Chromium."""
 from __future__ import annotations
-import json, os, re, signal, socket, subprocess, sys, tempfile, textwrap, threading, time, urllib.request, uuid
+import http.client, json, os, re, signal, socket, subprocess, sys, tempfile, textwrap, threading, time, urllib.request, uuid
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -138,22 +138,32 @@ class JupyterLab:
     # `jupyter COMMAND`, its traitlets class, where a notebook opens, `window.jupyterapp.name`
     command, app_class, tree, name = 'lab', 'LabApp', 'lab/tree', 'JupyterLab'
     def __init__(self, root:Path, extra_args:tuple=()):
-        self.root, self.port, self.token = Path(root), free_port(), uuid.uuid4().hex
-        self.base = f'http://127.0.0.1:{self.port}'
-        args = [sys.executable, '-m', 'jupyter', self.command, '--no-browser', f'--port={self.port}', '--ip=127.0.0.1',
-                f'--ServerApp.root_dir={self.root}', f'--IdentityProvider.token={self.token}',
-                f'--{self.app_class}.expose_app_in_browser=True', '--ServerApp.open_browser=False',
-                '--LabApp.news_url=None', '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate', *extra_args]
-        if os.geteuid() == 0: args.append('--allow-root')
+        self.root, self.token = Path(root), uuid.uuid4().hex
         # Own settings and workspaces: no news prompt over the page, nothing from the user's JupyterLab.
         state = Path(tempfile.mkdtemp(prefix='fhnb-lab-'))
         notes = state/'settings'/'@jupyterlab'/'apputils-extension'/'notification.jupyterlab-settings'
         notes.parent.mkdir(parents=True)
         notes.write_text(json.dumps({'fetchNews': 'false', 'checkForUpdates': False}))
         env = {**os.environ, 'JUPYTERLAB_SETTINGS_DIR': str(state/'settings'), 'JUPYTERLAB_WORKSPACES_DIR': str(state/'workspaces')}
-        self.log = open(state/'jupyterlab.log', 'w')
-        self.proc = subprocess.Popen(args, cwd=self.root, stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        wait_http(f'{self.base}/api/status?token={self.token}', proc=self.proc)
+        for attempt in range(3):
+            # The free port may be taken before JupyterLab binds it (by a kernel starting on a pool thread or in another
+            # worker): then JupyterLab stops (no retries on other ports, which this URL would not know) or the port
+            # answers in another protocol, and another free port is tried.
+            self.port = free_port()
+            self.base = f'http://127.0.0.1:{self.port}'
+            args = [sys.executable, '-m', 'jupyter', self.command, '--no-browser', f'--port={self.port}', '--ServerApp.port_retries=0',
+                    '--ip=127.0.0.1', f'--ServerApp.root_dir={self.root}', f'--IdentityProvider.token={self.token}',
+                    f'--{self.app_class}.expose_app_in_browser=True', '--ServerApp.open_browser=False',
+                    '--LabApp.news_url=None', '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate', *extra_args]
+            if os.geteuid() == 0: args.append('--allow-root')
+            self.log = open(state/'jupyterlab.log', 'a')
+            self.proc = subprocess.Popen(args, cwd=self.root, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+            # a last guard only: on a loaded 2-core machine a JupyterLab has taken over a minute to answer
+            try: return wait_http(f'{self.base}/api/status?token={self.token}', timeout=300, proc=self.proc)
+            except (RuntimeError, http.client.HTTPException):
+                self.stop()
+                if attempt == 2: raise
+            except BaseException: self.stop(); raise
 
     def url(self, path:str) -> str: return f'{self.base}/{self.tree}/{path}?token={self.token}'
 
@@ -191,6 +201,7 @@ class LabFolder:
 
     def close(self):
         "Shut down the kernels of this folder's notebooks (the server goes on for the next test)."
+        if self.server.proc.poll() is not None: return   # the server itself died: the next test starts another
         for sess in self.server.api('sessions'):
             if sess['path'].startswith(self.sub + '/'): self.server.api(f"sessions/{sess['id']}", 'DELETE')
 
