@@ -168,9 +168,9 @@ def add_while_a_cell_runs(page, todo, seconds:float) -> tuple[float, float]:
     t0 = todo.evaluate('performance.timeOrigin + performance.now()')
     todo.fill('input[name=title] >> nth=0', 'While busy')
     todo.click('button:has-text("Add")')
-    todo.wait_for_selector('#list li:has-text("While busy")', timeout=20_000)
+    todo.wait_for_selector('#list li:has-text("While busy")', timeout=60_000)
     t1 = todo.evaluate('performance.timeOrigin + performance.now()')
-    page.wait_for_function('() => window.__cellEnd !== null', timeout=20_000)
+    page.wait_for_function('() => window.__cellEnd !== null', timeout=60_000)
     end = page.evaluate('performance.timeOrigin + window.__cellEnd')
     return (t1 - t0) / 1000, (end - t1) / 1000
 
@@ -195,7 +195,7 @@ def test_busy_kernel_without_subshells_says_so(lab, page):
     todo.fill('input[name=title] >> nth=0', 'While busy')
     todo.click('button:has-text("Add")')
     page.wait_for_selector('.fhnb-preview[data-waiting="true"] .fhnb-wait:has-text("when the running cell ends")', timeout=5_000)
-    todo.wait_for_selector('#list li:has-text("While busy")', timeout=20_000)
+    todo.wait_for_selector('#list li:has-text("While busy")', timeout=60_000)
     waited = int(pv.get_attribute('data-waited-ms'))
     print(f'no subshell: the swap waited {waited} ms for the running cell')
     assert waited > 1500, waited   # it waited for the running cell
