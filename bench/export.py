@@ -1,6 +1,9 @@
 """`fhnb export` against plain `nbdev-export` on the same new project: median of 5 runs each, interleaved, and the ratio.
+
+    .venv/bin/python bench/export.py [--repeats 5]
+
 Target: ratio <= 1.3. Both are whole commands as a user types them (process start included). Noisy on a shared machine."""
-import statistics, subprocess, sys, tempfile, time
+import argparse, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 from fhnb.export import new_project
 
@@ -33,4 +36,7 @@ def main(n:int=5):
     print(f'bare interpreter {base:.3f}s; import fhnb.cli +{imp - base:.3f}s; import the exported app (the fresh-interpreter check) +{app - base:.3f}s')
     return ratio
 
-if __name__ == '__main__': main()
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--repeats', type=int, default=5, help='runs of each command (interleaved)')
+    main(ap.parse_args().repeats)

@@ -1,6 +1,7 @@
 """Real parts for the tests: free loopback ports, a real ipykernel, a real JupyterLab driven by Chromium."""
 from __future__ import annotations
-import json, os, re, signal, socket, subprocess, sys, tempfile, time, urllib.request, uuid
+import http.client, json, os, re, signal, socket, subprocess, sys, tempfile, textwrap, threading, time, urllib.request, uuid
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,10 +40,18 @@ class CellResult:
     @property
     def text(self) -> str: return '\n'.join(o.get('text/plain', '') for o in self.outputs)
 
+def run_py(code:str, cwd=None, timeout:float=120) -> subprocess.CompletedProcess:
+    "Run `code` (dedented) in a fresh interpreter in `cwd`; its exit code and output."
+    return subprocess.run([sys.executable, '-c', textwrap.dedent(code)], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
 class Kernel:
-    "A real ipykernel started with jupyter_client; `run` executes a cell and collects its output."
-    def __init__(self, cwd:str|Path|None=None):
-        self.km, self.kc = start_new_kernel(kernel_name='python3', cwd=str(cwd) if cwd else None)
+    "A real ipykernel started with jupyter_client; `run` executes a cell and collects its output. `with Kernel(...) as k:` shuts it down after."
+    def __init__(self, cwd:str|Path|None=None, **launch):
+        "`launch`: more arguments for starting the kernel's process (`env`, `stdout`, `stderr`)."
+        self.km, self.kc = start_new_kernel(kernel_name='python3', cwd=str(cwd) if cwd else None, **launch)
+
+    def __enter__(self): return self
+    def __exit__(self, *exc): self.shutdown()
 
     def run(self, code:str, timeout:float=120) -> CellResult:
         res = CellResult()
@@ -63,12 +72,60 @@ class Kernel:
         assert r.error is None, f'{r.error}\n{r.traceback}'
         return r
 
+    def chdir(self, cwd:str|Path):
+        "Move the kernel to `cwd`, for its cells and for a restart (as if started there), leaving no trace in its history."
+        self.kc.execute(f'import os as _os; _os.chdir({str(cwd)!r}); del _os', silent=True, store_history=False)
+        reply = self.kc.get_shell_msg(timeout=60)['content']
+        assert reply['status'] == 'ok', reply
+        self.km._launch_args['cwd'] = str(cwd)   # jupyter_client restarts a kernel with the arguments it was started with
+
     def shutdown(self):
-        self.kc.stop_channels(); self.km.shutdown_kernel(now=True)
+        self.kc.stop_channels()
+        if self.km.is_alive(): self.km.shutdown_kernel(now=True)
+
+class KernelPool:
+    """Kernels started ahead, on a thread, while the tests run: `take(cwd)` hands over a started kernel moved to `cwd` and
+    starts the next. Started with the environment the pool was made in (not a test's monkeypatched one)."""
+    def __init__(self):
+        self.env, self.spare = dict(os.environ), None
+
+    def _start(self):
+        f = self.spare = Future()
+        def start():
+            try:
+                d = Path(tempfile.mkdtemp(prefix='fhnb-kernel-'))
+                log = open(d/'kernel.log', 'w')   # started between tests: its output would land in pytest's own (kept open for restarts)
+                f.set_result(Kernel(cwd=d, env=self.env, stdout=log, stderr=subprocess.STDOUT))
+            except BaseException as e: f.set_exception(e)
+        threading.Thread(target=start, daemon=True, name='fhnb-kernel-pool').start()
+
+    def take(self, cwd:str|Path) -> Kernel:
+        if self.spare is None: self._start()
+        k = self.spare.result(timeout=120)
+        self._start()
+        k.chdir(cwd)
+        return k
+
+    def close(self):
+        if self.spare is not None: self.spare.result(timeout=120).shutdown()
 
 def chromium_missing_reason() -> str|None:
     if Path(CHROMIUM).exists(): return None
     return f'Debian Chromium not found at {CHROMIUM}: apt-get install chromium (CI installs it; FHNB_REQUIRE_BROWSER=1 makes this a failure)'
+
+def todo_routes(title:str='Todos') -> str:
+    "DESIGN.md's Todo app's page and its Add route, as a notebook cell."
+    return ("@rt('/')\n"
+            f"def get(): return Titled({title!r}, Ul(*[Li(t.title) for t in todos()], id='list'),\n"
+            "    Form(Input(name='title'), Button('Add'), hx_post='/add', hx_target='#list', hx_swap='beforeend', id='new'))\n\n"
+            "@rt('/add')\n"
+            "def post(title: str): return Li(todos.insert(title=title, done=False).title)")
+
+def todo_cells(htmx4:bool=False) -> list[str]:
+    "DESIGN.md's Todo app as notebook cells, on htmx 4 if `htmx4`: its app, its page and route, the server, the preview `p`."
+    return [("from fasthtml.common import *\n"
+             f"app, rt, todos, Todo = fast_app('data/todos.db', todos=dict(id=int, title=str, done=bool, pk='id'), htmx4={htmx4})"),
+            todo_routes(), "from fhnb import *\nserve_nb(app)", "p = preview('/')\np"]
 
 def write_notebook(path:Path, *sources:str):
     "Write a notebook whose code cells are `sources`."
@@ -81,22 +138,32 @@ class JupyterLab:
     # `jupyter COMMAND`, its traitlets class, where a notebook opens, `window.jupyterapp.name`
     command, app_class, tree, name = 'lab', 'LabApp', 'lab/tree', 'JupyterLab'
     def __init__(self, root:Path, extra_args:tuple=()):
-        self.root, self.port, self.token = Path(root), free_port(), uuid.uuid4().hex
-        self.base = f'http://127.0.0.1:{self.port}'
-        args = [sys.executable, '-m', 'jupyter', self.command, '--no-browser', f'--port={self.port}', '--ip=127.0.0.1',
-                f'--ServerApp.root_dir={self.root}', f'--IdentityProvider.token={self.token}',
-                f'--{self.app_class}.expose_app_in_browser=True', '--ServerApp.open_browser=False',
-                '--LabApp.news_url=None', '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate', *extra_args]
-        if os.geteuid() == 0: args.append('--allow-root')
+        self.root, self.token = Path(root), uuid.uuid4().hex
         # Own settings and workspaces: no news prompt over the page, nothing from the user's JupyterLab.
         state = Path(tempfile.mkdtemp(prefix='fhnb-lab-'))
         notes = state/'settings'/'@jupyterlab'/'apputils-extension'/'notification.jupyterlab-settings'
         notes.parent.mkdir(parents=True)
         notes.write_text(json.dumps({'fetchNews': 'false', 'checkForUpdates': False}))
         env = {**os.environ, 'JUPYTERLAB_SETTINGS_DIR': str(state/'settings'), 'JUPYTERLAB_WORKSPACES_DIR': str(state/'workspaces')}
-        self.log = open(state/'jupyterlab.log', 'w')
-        self.proc = subprocess.Popen(args, cwd=self.root, stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        wait_http(f'{self.base}/api/status?token={self.token}', proc=self.proc)
+        for attempt in range(3):
+            # The free port may be taken before JupyterLab binds it (by a kernel starting on a pool thread or in another
+            # worker): then JupyterLab stops (no retries on other ports, which this URL would not know) or the port
+            # answers in another protocol, and another free port is tried.
+            self.port = free_port()
+            self.base = f'http://127.0.0.1:{self.port}'
+            args = [sys.executable, '-m', 'jupyter', self.command, '--no-browser', f'--port={self.port}', '--ServerApp.port_retries=0',
+                    '--ip=127.0.0.1', f'--ServerApp.root_dir={self.root}', f'--IdentityProvider.token={self.token}',
+                    f'--{self.app_class}.expose_app_in_browser=True', '--ServerApp.open_browser=False',
+                    '--LabApp.news_url=None', '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate', *extra_args]
+            if os.geteuid() == 0: args.append('--allow-root')
+            self.log = open(state/'jupyterlab.log', 'a')
+            self.proc = subprocess.Popen(args, cwd=self.root, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+            # a last guard only: on a loaded 2-core machine a JupyterLab has taken over a minute to answer
+            try: return wait_http(f'{self.base}/api/status?token={self.token}', timeout=300, proc=self.proc)
+            except (RuntimeError, http.client.HTTPException):
+                self.stop()
+                if attempt == 2: raise
+            except BaseException: self.stop(); raise
 
     def url(self, path:str) -> str: return f'{self.base}/{self.tree}/{path}?token={self.token}'
 
@@ -105,6 +172,38 @@ class JupyterLab:
         try: self.proc.wait(10)
         except subprocess.TimeoutExpired: self.proc.kill(); self.proc.wait()
         self.log.close()
+
+    def api(self, path:str, method:str='GET'):
+        "Call the Jupyter server's REST API at `/api/{path}`; its JSON answer (None when empty)."
+        req = urllib.request.Request(f'{self.base}/api/{path}', method=method, headers={'Authorization': f'token {self.token}'})
+        with urllib.request.urlopen(req, timeout=30) as r: body = r.read()
+        return json.loads(body) if body else None
+
+    def folder(self, name:str) -> 'LabFolder':
+        "A new folder `name` in this server, for one test: see `LabFolder`."
+        return LabFolder(self, name)
+
+class LabFolder:
+    """One test's own folder in a JupyterLab (or Notebook 7) shared by the tests of a worker: `root` is the folder,
+    `url(name)` opens a notebook in it, in a workspace of its own (nothing restored from an earlier test's page), and
+    `close()` shuts down the kernels of the notebooks in it. Everything else is the server's (`base`, `port`, `token`)."""
+    def __init__(self, server:JupyterLab, name:str):
+        self.server, self.sub = server, name
+        self.root = server.root/name
+        self.root.mkdir()
+
+    def __getattr__(self, name): return getattr(self.server, name)
+
+    def url(self, path:str) -> str:
+        s = self.server
+        if isinstance(s, Notebook7): return s.url(f'{self.sub}/{path}')
+        return f'{s.base}/lab/workspaces/{self.sub}/tree/{self.sub}/{path}?token={s.token}'
+
+    def close(self):
+        "Shut down the kernels of this folder's notebooks (the server goes on for the next test)."
+        if self.server.proc.poll() is not None: return   # the server itself died: the next test starts another
+        for sess in self.server.api('sessions'):
+            if sess['path'].startswith(self.sub + '/'): self.server.api(f"sessions/{sess['id']}", 'DELETE')
 
 class Notebook7(JupyterLab):
     "A real Notebook 7 (`jupyter notebook`): JupyterLab's notebook and widget code in its own one-document shell."
@@ -132,8 +231,8 @@ def notebook_errors(page) -> list[str]:
     return page.eval_on_selector_all('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]',
                                      'els => els.map(e => e.innerText.slice(-1500))')
 
-def frame(page, n:int, timeout:float=30_000):
-    "The `n`th preview's page (a Playwright Frame), scrolled into view; if there is none, fail with the notebook's errors."
+def frame(page, n:int=0, timeout:float=30_000):
+    "The `n`th preview's page (a Playwright Frame; -1: the last), scrolled into view; if there is none, fail with the notebook's errors."
     pv = page.locator('.fhnb-preview').nth(n)
     try: pv.wait_for(state='attached', timeout=timeout)
     except Exception: raise AssertionError(f'no preview #{n}; the notebook shows these errors: {notebook_errors(page)}') from None

@@ -144,8 +144,7 @@ def test_processes_starting_together_create_tables_once(cluster, tmp_path, monke
 def test_nothing_lost_8x500_posts_and_2000_cell_inserts_on_postgresql(cluster, tmp_path, monkeypatch):
     url = fresh_db(cluster)
     monkeypatch.setenv('FHNB_DATABASE', url)
-    k = Kernel(cwd=tmp_path)
-    try:
+    with Kernel(cwd=tmp_path) as k:   # started after FHNB_DATABASE is set: the kernel has it
         k.ok(textwrap.dedent('''
             from fasthtml.common import *
             from fhnb import *
@@ -169,7 +168,6 @@ def test_nothing_lost_8x500_posts_and_2000_cell_inserts_on_postgresql(cluster, t
         assert r == [6000, [], []], r
         assert psql(url, 'select count(*), count(distinct title) from todos') == '6000|6000'
         assert not list(tmp_path.rglob('*.db'))
-    finally: k.shutdown()
 
 # --- The notebook ---------------------------------------------------------------------------------------
 
@@ -177,8 +175,7 @@ def test_notebook_tables_display_and_previews_refresh_on_postgresql(cluster, tmp
     "A notebook with `database` set: its table shows inline from PostgreSQL, and a cell's write reloads live previews."
     url = fresh_db(cluster)
     monkeypatch.setenv('FHNB_DATABASE', url)
-    k = Kernel(cwd=tmp_path)
-    try:
+    with Kernel(cwd=tmp_path) as k:   # started after FHNB_DATABASE is set: the kernel has it
         k.ok(textwrap.dedent('''
             from fasthtml.common import *
             from fhnb import *
@@ -195,7 +192,6 @@ def test_notebook_tables_display_and_previews_refresh_on_postgresql(cluster, tmp
         k.ok('todos.delete(1)')
         assert k.ok('print(p.bump)').stdout.strip() == '2'
         assert psql(url, 'select count(*) from todos') == '0'
-    finally: k.shutdown()
 
 # --- The session key ------------------------------------------------------------------------------------
 

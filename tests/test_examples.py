@@ -4,7 +4,7 @@ import shutil
 from pathlib import Path
 import httpx, pytest
 from bs4 import BeautifulSoup
-from harness import serving, open_notebook, run_all_cells, screenshot
+from harness import serving, open_notebook, run_all_cells, screenshot, frame as preview_frame
 
 HX = {'HX-Request': 'true'}
 
@@ -79,9 +79,7 @@ def test_welcome_notebook_works_in_jupyterlab(lab, page):
     shutil.copy(ROOT/'nbs'/'examples'/'welcome.ipynb', lab.root)
     open_notebook(page, lab, 'welcome.ipynb')
     run_all_cells(page)
-    last = page.locator('.fhnb-preview iframe').last
-    last.scroll_into_view_if_needed()
-    frame = last.element_handle().content_frame()
+    frame = preview_frame(page, -1)
     frame.wait_for_selector('#visitors li', timeout=30_000)
     frame.fill('input[name=username]', 'zoe')
     frame.press('input[name=username]', 'Enter')

@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 import httpx, pytest
 from bs4 import BeautifulSoup
-from harness import open_notebook, run_all_cells, run_cell, serving, write_notebook
+from harness import frame, open_notebook, run_all_cells, run_cell, serving, write_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,10 +19,6 @@ def test_quick_start_is_cells_the_reader_can_paste():
     assert len(blocks) >= 3 and blocks[0].startswith('from fasthtml.common import *')
     assert any(b.startswith('preview(') for b in blocks)
 
-def preview_frame(page, n=0):
-    page.wait_for_selector(f'.fhnb-preview iframe >> nth={n}', timeout=30_000)
-    return page.locator('.fhnb-preview iframe').nth(n).element_handle().content_frame()
-
 @pytest.mark.browser
 def test_readme_quick_start_shows_the_live_page(lab, page):
     "README.md's Quick start, one block per cell: the preview shows the page, Add swaps the list, the table shows inline."
@@ -30,7 +26,7 @@ def test_readme_quick_start_shows_the_live_page(lab, page):
     write_notebook(lab.root/'quick.ipynb', *quick_start_blocks())
     open_notebook(page, lab, 'quick.ipynb')
     run_all_cells(page)
-    todo = preview_frame(page)
+    todo = frame(page)
     todo.wait_for_selector('h1:has-text("Todos")')
     todo.fill('input[name=title]', 'Buy milk')
     todo.click('button:has-text("Add")')
@@ -65,7 +61,7 @@ def test_seed_hand_built_page_is_interactive(lab, page):
     write_notebook(lab.root/'seed.ipynb', 'from fasthtml.common import *\nfrom fhnb import *', SEED_VISITORS)
     open_notebook(page, lab, 'seed.ipynb')
     run_all_cells(page)
-    f = preview_frame(page)
+    f = frame(page)
     f.wait_for_selector('input[name=username]')
     f.fill('input[name=username]', 'zoe')
     f.press('input[name=username]', 'Enter')

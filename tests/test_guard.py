@@ -204,9 +204,8 @@ def test_error_page_leads_with_the_users_line(served):
 
 # --- Bounded connections ------------------------------------------------------------------------------
 
-def test_1100_silent_connections_at_a_1024_fd_limit(tmp_path):
-    k = Kernel(cwd=tmp_path)
-    silent = []
+def test_1100_silent_connections_at_a_1024_fd_limit(kernel):
+    k, silent = kernel, []
     try:
         k.ok('import resource; resource.setrlimit(resource.RLIMIT_NOFILE, (1024, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))')
         url = json.loads(k.ok(APP).stdout.strip().splitlines()[-1])
@@ -224,7 +223,6 @@ def test_1100_silent_connections_at_a_1024_fd_limit(tmp_path):
         assert httpx.post(url + '/w', headers={'origin': url}).status_code == 200
     finally:
         for s in silent: s.close()
-        k.shutdown()
 
 def test_a_dribbled_request_head_is_cut_off(served):
     k, url, port = served
@@ -242,20 +240,18 @@ def test_a_dribbled_request_head_is_cut_off(served):
 # --- Shutdown -----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize('how', ['shutdown', 'restart'])
-def test_requests_in_flight_get_503_when_the_kernel_goes(tmp_path, how):
-    k = Kernel(cwd=tmp_path)
-    try:
-        url = json.loads(k.ok(APP).stdout.strip().splitlines()[-1])
-        k.ok('@rt("/slow")\ndef get():\n    time.sleep(3)\n    return P("done")')
-        got = []
-        t = threading.Thread(target=lambda: got.append(httpx.get(url + '/slow', timeout=30)))
-        t.start(); time.sleep(0.5)
-        if how == 'restart': k.km.restart_kernel(now=False)
-        else: k.kc.stop_channels(); k.km.shutdown_kernel(now=False)
-        t.join(30)
-        assert got and got[0].status_code == 503 and 'shutting down' in got[0].text, got and (got[0].status_code, got[0].text[:300])
-    finally:
-        if k.km.is_alive(): k.km.shutdown_kernel(now=True)
+def test_requests_in_flight_get_503_when_the_kernel_goes(kernel, how):
+    k = kernel
+    url = json.loads(k.ok(APP).stdout.strip().splitlines()[-1])
+    k.ok('import threading\nstarted = threading.Event()\n@rt("/slow")\ndef get():\n    started.set()\n    time.sleep(3)\n    return P("done")')
+    got = []
+    t = threading.Thread(target=lambda: got.append(httpx.get(url + '/slow', timeout=30)))
+    t.start()
+    assert k.ok('print(started.wait(60))').stdout.strip() == 'True'   # the request is in its handler
+    if how == 'restart': k.km.restart_kernel(now=False)
+    else: k.kc.stop_channels(); k.km.shutdown_kernel(now=False)
+    t.join(30)
+    assert got and got[0].status_code == 503 and 'shutting down' in got[0].text, got and (got[0].status_code, got[0].text[:300])
 
 # --- In Chromium: a page on another loopback port -----------------------------------------------------
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 import httpx, pytest
 from websockets.sync.client import connect
-from harness import frame, open_notebook, run_all_cells, run_cell, serving, write_notebook
+from harness import frame, open_notebook, run_all_cells, run_cell, serving, todo_cells, todo_routes, write_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUTES = ['direct', 'proxy']
@@ -70,20 +70,6 @@ def test_live_htmx4_app_under_fhnb_serve(tmp_path):
             assert 'hx-swap-oob="true"' in ws.recv(timeout=10)   # the emptied input, swapped in by id
 
 # ---------- the todo app's preview flow, on htmx 2 and htmx 4, direct and through the proxy ----------
-
-def todo_cells(htmx4:bool) -> list[str]:
-    "DESIGN.md's Todo app as notebook cells, on htmx 4 if `htmx4`."
-    four = ', htmx4=True' if htmx4 else ''
-    return [("from fasthtml.common import *\n"
-             f"app, rt, todos, Todo = fast_app('data/todos.db'{four}, todos=dict(id=int, title=str, done=bool, pk='id'))"),
-            todo_routes('Todos'), "from fhnb import *\nserve_nb(app)", "preview('/')"]
-
-def todo_routes(title:str) -> str:
-    return ("@rt('/')\n"
-            f"def get(): return Titled({title!r}, Ul(*[Li(t.title) for t in todos()], id='list'),\n"
-            "    Form(Input(name='title'), Button('Add'), hx_post='/add', hx_target='#list', hx_swap='beforeend'))\n\n"
-            "@rt('/add')\n"
-            "def post(title: str): return Li(todos.insert(title=title, done=False).title)")
 
 @pytest.mark.browser
 @pytest.mark.parametrize('route', ROUTES)

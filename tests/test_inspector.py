@@ -1,19 +1,7 @@
 """The preview's request inspector writes tests ("copy as test"), and its toolbar shows the page's htmx mistakes (`fhnb.lint`):
 in a real kernel, and in a real JupyterLab in Chromium."""
 import pytest
-from harness import write_notebook, open_notebook, run_all_cells, run_cell, cell_output, screenshot
-
-def todo_cells(htmx4=False) -> list[str]:
-    "A todo app's notebook: its app, its page and route, the server, the preview."
-    return [("from fasthtml.common import *\n"
-             f"app, rt, todos, Todo = fast_app('data/todos.db', todos=dict(id=int, title=str, done=bool, pk='id'), htmx4={htmx4})"),
-            ("@rt('/')\n"
-             "def get(): return Titled('Todos', Ul(*[Li(t.title) for t in todos()], id='list'),\n"
-             "    Form(Input(name='title'), Button('Add'), hx_post='/add', hx_target='#list', hx_swap='beforeend', id='new'))\n\n"
-             "@rt('/add')\n"
-             "def post(title: str): return Li(todos.insert(title=title, done=False).title)"),
-            "from fhnb import *\nserve_nb(app)",
-            "p = preview('/')\np"]
+from harness import write_notebook, open_notebook, run_all_cells, run_cell, cell_output, frame, screenshot, todo_cells
 
 # in the kernel: a POST to its server as the preview's htmx 2 sends it (its HX-* headers, marked as `p`'s)
 HTMX_POST = """import urllib.request, urllib.error
@@ -109,7 +97,7 @@ def test_copy_as_test_pastes_into_a_cell_that_passes(lab, page, htmx4):
     page.context.grant_permissions(['clipboard-read', 'clipboard-write'], origin=lab.base)
     open_notebook(page, lab, 'todo.ipynb')
     run_all_cells(page)
-    todo = page.locator('.fhnb-preview iframe').first.element_handle().content_frame()
+    todo = frame(page, 0)
     todo.wait_for_selector('h1:has-text("Todos")')
     assert todo.evaluate('htmx.version').startswith('4' if htmx4 else '2')
     todo.fill('input[name=title]', 'Buy milk')

@@ -2,7 +2,7 @@
 the same cells take the same ports again. A real kernel told the cell ids JupyterLab sends; JupyterLab in Chromium."""
 import time, urllib.request
 import pytest
-from harness import CellResult, open_notebook, run_all_cells, run_cell, write_notebook
+from harness import CellResult, frame, open_notebook, run_all_cells, run_cell, write_notebook
 
 def in_cell(kernel, code:str, cell:str, timeout:float=60) -> CellResult:
     "Run `code` in `kernel` as JupyterLab runs the cell with id `cell` (its id travels in the request's metadata)."
@@ -68,17 +68,13 @@ SEED_TWO_APPS = [
     app_cell('Second') + '\nserve()',
 ]
 
-def preview_frame(page, n:int):
-    page.wait_for_selector(f'.fhnb-preview iframe >> nth={n}', timeout=30_000)
-    return page.locator('.fhnb-preview iframe').nth(n).element_handle().content_frame()
-
 @pytest.mark.browser
 def test_two_apps_in_one_notebook(lab, page):
     "Seed-style: two cells each build an app and `serve()` it; each preview shows, and calls, its own app."
     write_notebook(lab.root/'two.ipynb', *SEED_TWO_APPS)
     open_notebook(page, lab, 'two.ipynb')
     run_all_cells(page)
-    first, second = preview_frame(page, 0), preview_frame(page, 1)
+    first, second = frame(page, 0), frame(page, 1)
     first.wait_for_selector('h1:has-text("First")')
     second.wait_for_selector('h1:has-text("Second")')
     first.click('#b')
@@ -86,8 +82,8 @@ def test_two_apps_in_one_notebook(lab, page):
     second.click('#b')
     second.wait_for_selector('p#b:has-text("pong from Second")', timeout=10_000)
     run_cell(page, app_cell('First, again') + '\nserve()', index=1)   # re-run the first app's cell with a new heading
-    preview_frame(page, 0).wait_for_selector('h1:has-text("First, again")', timeout=15_000)
-    assert preview_frame(page, 1).inner_text('h1') == 'Second'
+    frame(page, 0).wait_for_selector('h1:has-text("First, again")', timeout=15_000)
+    assert frame(page, 1).inner_text('h1') == 'Second'
 
 @pytest.mark.browser
 def test_previews_come_back_after_a_restart(lab, page):
@@ -95,13 +91,13 @@ def test_previews_come_back_after_a_restart(lab, page):
     write_notebook(lab.root/'back.ipynb', SEED_TWO_APPS[0], app_cell('Todos'), 'serve_nb(app)', "preview('/')")
     open_notebook(page, lab, 'back.ipynb')
     run_all_cells(page)
-    preview_frame(page, 0).wait_for_selector('h1:has-text("Todos")')
+    frame(page, 0).wait_for_selector('h1:has-text("Todos")')
     page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart()")
     page.wait_for_selector('.fhnb-preview[data-server="down"] >> nth=0', timeout=30_000)
     run_cell(page, '0')   # a new cell first: the counts start over, and the notebook's own cells then get new ones
     for i, src in enumerate((SEED_TWO_APPS[0], app_cell('Todos'), 'serve_nb(app)')): run_cell(page, src, index=i)   # the same cells, not the preview's
     page.wait_for_selector('.fhnb-preview[data-server="up"] >> nth=0', timeout=30_000)
-    f = preview_frame(page, 0)
+    f = frame(page, 0)
     f.wait_for_selector('h1:has-text("Todos")')
     f.click('#b')
     f.wait_for_selector('p#b:has-text("pong from Todos")', timeout=10_000)

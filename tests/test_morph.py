@@ -1,7 +1,7 @@
 """A preview refreshed by a cell morphs its page in place (what the user typed, opened and focused stays), on htmx 2 and 4;
 a page whose <head> changed reloads in full, and the inspector says so. JupyterLab in Chromium, a real kernel and server."""
 import pytest
-from harness import cell_output, open_notebook, run_all_cells, run_cell, write_notebook
+from harness import cell_output, frame, open_notebook, run_all_cells, run_cell, write_notebook
 
 def cells(htmx4:bool) -> list[str]:
     four = ', htmx4=True' if htmx4 else ''
@@ -19,11 +19,6 @@ def routes(title:str, extra:str='', more:str='') -> str:
             "    Form(Input(name='title', id='title'), Button('Add'), hx_post='/add', hx_target='#list', hx_swap='beforeend'))\n\n"
             "@rt('/add')\n"
             "def post(title: str): return Li(todos.insert(title=title, done=False).title)")
-
-def frame(page, n:int=0):
-    "The `n`th preview's page (a Playwright Frame)."
-    page.wait_for_selector(f'.fhnb-preview >> nth={n}', timeout=30_000)
-    return page.locator('.fhnb-preview iframe').nth(n).element_handle().content_frame()
 
 def user_state(f) -> dict:
     "What the user did to the page: the input's text, focus and caret, the details, and a mark a reload would lose."

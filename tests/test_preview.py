@@ -385,6 +385,7 @@ def scroll_away_and_back(page):
     return away   # previews shown while scrolled away
 
 @pytest.mark.browser
+@pytest.mark.own_lab   # it changes JupyterLab's settings
 def test_preview_survives_full_windowing(lab, page):
     "With `windowingMode: full` JupyterLab hides off-screen cells of a long notebook; the preview comes back working."
     req = urllib.request.Request(f'{lab.base}/lab/api/settings/@jupyterlab/notebook-extension:tracker', method='PUT',

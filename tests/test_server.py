@@ -1,8 +1,8 @@
 """The kernel's server (issue 3): each promise tested in a real ipykernel, with real uvicorn and real HTTP on 127.0.0.1."""
-import json, re, socket, statistics, subprocess, sys, textwrap, threading, time
+import json, re, socket, subprocess, sys, textwrap, threading, time
 from pathlib import Path
 import httpx, pytest
-from harness import Kernel, free_port, wait_http
+from harness import free_port, wait_http
 
 APP = '''
 from fasthtml.common import *
@@ -29,16 +29,15 @@ def port_free(port:int) -> bool:
 # --- Idempotent ---------------------------------------------------------------------------------------
 
 def test_idempotent_50_runs(kernel):
+    "Running the serving cell again is the same server on the same port (how long a run takes: `bench/kernel.py`)."
     url = serving(kernel)
-    kernel.ok('times, ports = [], []')
+    kernel.ok('ports = []')
     for _ in range(50):
-        kernel.ok('t0 = time.perf_counter(); s = serve_nb(app); times.append((time.perf_counter()-t0)*1000); ports.append(s.port)')
-    r = json.loads(kernel.ok('print(json.dumps(dict(times=times, ports=sorted(set(ports)), '
+        kernel.ok('s = serve_nb(app); ports.append(s.port)')
+    r = json.loads(kernel.ok('print(json.dumps(dict(ports=sorted(set(ports)), '
                              'threads=[t.name for t in threading.enumerate() if t.name.startswith("fhnb-server")])))').stdout)
     assert r['ports'] == [int(url.rsplit(':', 1)[1])]
     assert len(r['threads']) == 1, r['threads']
-    # the call itself takes ~0.2 ms; on a shared 2-core machine one scheduling hiccup may pass 10 ms
-    assert statistics.median(r['times']) < 2 and sum(t >= 10 for t in r['times']) <= 1, r['times']
     assert httpx.get(url).status_code == 200
 
 # --- Live code ----------------------------------------------------------------------------------------
@@ -72,18 +71,15 @@ def test_default_is_a_free_loopback_port(kernel):
     assert re.fullmatch(r'http://127\.0\.0\.1:\d+', url)
     assert kernel.ok('print(srv._listeners[srv.port][1].getsockname()[0])').stdout.strip() == '127.0.0.1'
 
-def test_taken_preferred_port_moves_with_a_note(tmp_path):
+def test_taken_preferred_port_moves_with_a_note(kernel, tmp_path):
     with socket.socket() as taken:
         taken.bind(('127.0.0.1', 0)); taken.listen(); n = taken.getsockname()[1]
         (tmp_path/'settings.ini').write_text(f'[fhnb]\nport = {n}\n')
-        k = Kernel(cwd=tmp_path)
-        try:
-            k.ok(APP)
-            r = k.ok('srv = serve_nb(app)')
-            assert f'port {n} is taken' in r.stdout, r.stdout
-            p = port_of(k)
-            assert p != n and httpx.get(f'http://127.0.0.1:{p}/').status_code == 200
-        finally: k.shutdown()
+        kernel.ok(APP)
+        r = kernel.ok('srv = serve_nb(app)')
+        assert f'port {n} is taken' in r.stdout, r.stdout
+        p = port_of(kernel)
+        assert p != n and httpx.get(f'http://127.0.0.1:{p}/').status_code == 200
 
 def test_taken_explicit_port_is_a_one_line_error(kernel):
     url = serving(kernel)
@@ -122,33 +118,16 @@ def test_stop_restart_and_20_cycles_leave_no_thread(kernel):
     assert r[1] <= r[0], r
     assert httpx.get(url).status_code == 200
 
-def _timed_until_free(port, f):
-    "Seconds from calling `f` until nothing listens on `port` (watched while `f` runs)."
-    t0, freed = time.monotonic(), []
-    def watch():
-        while not port_free(port) and time.monotonic() - t0 < 20: time.sleep(0.005)
-        freed.append(time.monotonic() - t0)
-    w = threading.Thread(target=watch); w.start()
-    f(); w.join()
-    return freed[0]
-
-def test_kernel_shutdown_and_restart_free_the_port(tmp_path):
-    k = Kernel(cwd=tmp_path)
-    try:
-        url = serving(k)
-        port = int(url.rsplit(':', 1)[1])
-        dt_restart = _timed_until_free(port, lambda: k.km.restart_kernel(now=False))
-        print(f"port free {dt_restart:.2f} s after restart_kernel")
-        assert dt_restart < 1, dt_restart
-        k.kc.wait_for_ready(timeout=60)
-        url = serving(k)
-        port = int(url.rsplit(':', 1)[1])
-        k.kc.stop_channels()
-        dt_shutdown = _timed_until_free(port, lambda: k.km.shutdown_kernel(now=False))
-        print(f"port free {dt_shutdown:.2f} s after shutdown_kernel")
-        assert dt_shutdown < 1, dt_shutdown
-    finally:
-        if k.km.is_alive(): k.km.shutdown_kernel(now=True)
+def test_kernel_shutdown_and_restart_free_the_port(kernel):
+    "The kernel's server goes with its kernel: the port is free once a restart or a shutdown returns (how soon: `bench/kernel.py`)."
+    url = serving(kernel)
+    kernel.km.restart_kernel(now=False)
+    assert port_free(int(url.rsplit(':', 1)[1]))
+    kernel.kc.wait_for_ready(timeout=60)
+    url = serving(kernel)
+    kernel.kc.stop_channels()
+    kernel.km.shutdown_kernel(now=False)
+    assert port_free(int(url.rsplit(':', 1)[1]))
 
 # --- Faults -------------------------------------------------------------------------------------------
 
@@ -302,31 +281,38 @@ def test_nothing_lost_8x500_posts_and_2000_cell_inserts(kernel, tmp_path):
 
 # --- Busy kernel --------------------------------------------------------------------------------------
 
+# A CPU-bound cell that runs until a request to /done ends it (two minutes at most); /x answers how far it got.
+BUSY_ROUTES = 'done, x = False, 0\n@rt("/x")\ndef get(): return str(x)\n@rt("/done")\ndef post():\n    global done\n    done = True'
+BUSY_CELL = 't0 = time.perf_counter()\nwhile not done and time.perf_counter() - t0 < 120: x += 1'
+
+def computing(kernel, url) -> int:
+    "Start BUSY_CELL in `kernel` and wait until it computes; how far it got."
+    kernel.kc.execute(BUSY_CELL)
+    end = time.monotonic() + 60
+    while (x := int(httpx.get(url + '/x').text)) == 0: assert time.monotonic() < end, 'the busy cell did not start'
+    return x
+
 def test_requests_answered_while_a_cell_computes(kernel):
+    "Requests are answered while a cell computes, not after it (how fast: `bench/server.py`)."
     url = serving(kernel)
-    kernel.ok('@rt("/ping")\ndef post(): return P("pong")')
-    msg = kernel.kc.execute('t0 = time.perf_counter()\nx = 0\nwhile time.perf_counter() - t0 < 3: x += 1')
-    time.sleep(0.3)
-    lat = []
+    kernel.ok('@rt("/ping")\ndef post(): return P("pong")\n' + BUSY_ROUTES)
+    first = computing(kernel, url)
     with httpx.Client() as c:
-        for _ in range(100):
-            t = time.perf_counter(); r = c.post(url + '/ping'); lat.append((time.perf_counter() - t) * 1000)
-            assert r.status_code == 200
-    busy = kernel.run('print(time.perf_counter() - t0)')   # queued behind the busy cell
-    assert busy.error is None
-    lat.sort()
-    p50, p90 = lat[50], lat[90]
-    print(f'busy kernel: p50 {p50:.1f} ms, p90 {p90:.1f} ms, max {lat[-1]:.1f} ms')
-    assert p50 < 25 and p90 < 60, (p50, p90)
+        for _ in range(100): assert c.post(url + '/ping').status_code == 200
+        last = int(c.get(url + '/x').text)
+        c.post(url + '/done')
+    assert last > first   # the cell went on computing while the requests were answered
+    busy = kernel.run('print(done, x >= %d)' % last)   # queued behind the busy cell
+    assert busy.error is None and busy.stdout.split() == ['True', 'True'], busy
 
 def test_switch_interval_is_short_only_while_a_cell_computes_and_a_request_is_answered(kernel):
     url = serving(kernel)
-    kernel.ok('import sys\n@rt("/interval")\ndef get(): return str(sys.getswitchinterval())')
+    kernel.ok('import sys\n@rt("/interval")\ndef get(): return str(sys.getswitchinterval())\n' + BUSY_ROUTES)
     def interval(): return round(float(httpx.get(url + '/interval').text), 6)
     assert interval() == 0.001                       # idle kernel: no cell competes for the GIL
-    kernel.kc.execute('t0 = time.perf_counter()\nx = 0\nwhile time.perf_counter() - t0 < 2: x += 1')
-    time.sleep(0.3)
+    computing(kernel, url)
     assert interval() == 0.0002                      # a cell computes: the server takes the GIL back sooner
+    httpx.post(url + '/done')
     assert kernel.ok('print(round(sys.getswitchinterval(), 6))').stdout.strip() == '0.001'   # queued behind the cell
     assert interval() == 0.001
 

@@ -3,7 +3,7 @@ from route handlers through a real server."""
 import subprocess, sys, textwrap
 from pathlib import Path
 import httpx, pytest
-from harness import free_port, wait_http
+from harness import free_port, run_py, wait_http
 import fastlite
 from fhnb.tables import TableError, Rows, pkless_insert_broken, fix_tables
 fix_tables()   # importing changes nothing; `import fhnb` in a notebook and `fhnb serve` call it
@@ -11,9 +11,6 @@ from fasthtml.common import fast_app  # after fix_tables: fhnb's, which checks e
 
 PY = sys.executable
 ROOT = Path(__file__).resolve().parent.parent
-
-def run_py(code:str, cwd:Path) -> subprocess.CompletedProcess:
-    return subprocess.run([PY, '-c', textwrap.dedent(code)], cwd=cwd, capture_output=True, text=True, timeout=120)
 
 SEED_VISITORS = '''
 from fasthtml.common import *
@@ -305,6 +302,7 @@ CELL_COLOURS = '''() => { const td = document.querySelector('.jp-OutputArea-outp
   return [getComputedStyle(td).color, bg]; }'''
 
 @pytest.mark.browser
+@pytest.mark.own_lab   # it changes JupyterLab's settings
 def test_table_reads_in_light_and_dark_themes(lab, page):
     from harness import write_notebook, open_notebook, run_all_cells, screenshot
     write_notebook(lab.root/'tables.ipynb', 'from fasthtml.common import *\nfrom fhnb import *',
