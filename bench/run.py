@@ -19,6 +19,7 @@ SMALL = {
     'preview.py': ['--repeats', '1'],
     'preview_timeline.py': ['--repeats', '1'],
     'kernel_route.py': ['--repeats', '1'],
+    'plugin.py': ['--repeats', '1'],
     'scale.py': ['--secs', '2', '--clients', '2', '--repeats', '1', '--workers', '1,2'],
 }
 
