@@ -672,9 +672,23 @@ async function loadOverKernel(v, req) {
   const page = await pageOf(v, a);
   if (n !== v.loads || !v.alive) return;   // a newer load began meanwhile
   v.current = a.url; v.address.value = a.url;
+  if (v.iframe.hasAttribute('src')) freshFrame(v);
   v.iframe.setAttribute('sandbox', SANDBOX);
   v.iframe.removeAttribute('src');
   v.iframe.srcdoc = page;
+}
+
+/**
+ * A new iframe in place of `v.iframe`. One that loaded a URL first (the direct route tried on the other loopback name: a
+ * frame of another site, in another process) did not always show a srcdoc page set after it in Chromium (it stayed at
+ * about:blank), so the kernel route starts from a fresh one.
+ */
+function freshFrame(v) {
+  const f = h('iframe', { className: v.iframe.className, name: v.iframe.name });
+  f.style.cssText = v.iframe.style.cssText;
+  f.addEventListener('load', () => onFrameLoad(v));
+  v.iframe.replaceWith(f);
+  v.iframe = f;
 }
 
 /** The page of answer `a`, ready for srcdoc: bridge.js first, a <base> naming the server, the app's assets inlined. */
