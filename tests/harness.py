@@ -238,7 +238,14 @@ def frame(page, n:int=0, timeout:float=30_000):
     except Exception: raise AssertionError(f'no preview #{n}; the notebook shows these errors: {notebook_errors(page)}') from None
     pv.scroll_into_view_if_needed()
     pv.wait_for(state='visible', timeout=timeout)
-    return pv.locator('iframe').first.element_handle().content_frame()
+    # A preview first tries its direct URL, on the other loopback name (another site: a frame in another process), while
+    # it finds its route; where that fails, the page that follows (proxy, or kernel in a fresh iframe) is another frame.
+    # So wait until the frame shows what the route the preview settled on loads: a URL, or the kernel route's srcdoc.
+    end = time.monotonic() + timeout / 1000
+    while True:
+        route, f = pv.get_attribute('data-route'), pv.locator('iframe').first.element_handle().content_frame()
+        if (route and f is not None and f.url.startswith('about:srcdoc' if route == 'kernel' else 'http')) or time.monotonic() > end: return f
+        page.wait_for_timeout(50)
 
 def screenshot(page, name:str) -> Path:
     "Save a screenshot under test-artifacts/ and return its path."
