@@ -511,7 +511,7 @@ def test_preview_says_the_kernel_died_and_comes_back(lab, page):
     page.evaluate("""() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel
                      .requestExecute({code: 'import os, signal; os.kill(os.getpid(), signal.SIGKILL)'})""")
     page.wait_for_selector('.fhnb-preview[data-server="down"] >> nth=0', timeout=30_000)
-    assert 'kernel died' in page.locator('.fhnb-preview .fhnb-down').first.inner_text()
+    page.wait_for_selector('.fhnb-preview .fhnb-down:has-text("kernel died") >> nth=0', timeout=30_000)   # the line follows the state
     page.wait_for_function("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'", timeout=60_000)
     run_cell(page, f'{APP}\n{ROUTES}\n{SERVE}')
     page.wait_for_selector('.fhnb-preview[data-server="up"] >> nth=0', timeout=30_000)
